@@ -1,0 +1,10 @@
+noinst_LIBRARIES += common/libcommon.a
+common_libcommon_a_SOURCES = \
+	common/log.c common/log.h \
+	common/ip.c common/ip.h \
+	common/hostname.c common/hostname.h \
+	common/json.c common/json.h \
+	common/audit.c common/audit.h
+common_libcommon_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
+
+COMMON_LIBS = common/libcommon.a $(JANSSON_LIBS) $(OPENSSL_LIBS)

@@ -1,0 +1,10 @@
+noinst_LIBRARIES += ctl/libctl.a
+ctl_libctl_a_SOURCES = \
+	ctl/ctl.c ctl/ctl.h
+ctl_libctl_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
+
+CTL_LIBS = ctl/libctl.a
+
+bin_PROGRAMS += ctl/enclavectl
+ctl_enclavectl_SOURCES = ctl/main.c
+ctl_enclavectl_LDADD = $(CTL_LIBS) $(COMMON_LIBS)

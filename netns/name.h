@@ -1,0 +1,16 @@
+#ifndef ENCLAVE_NETNS_NAME_H
+#define ENCLAVE_NETNS_NAME_H
+
+#include <stddef.h>
+
+/* Named namespaces are bind mounts here, as `ip netns` keeps them. */
+#define NETNS_RUN_DIR "/run/netns"
+#define NETNS_NAME_MAX 64
+/* Linux interface names: IFNAMSIZ (16) including the NUL. */
+#define NETNS_IFNAME_MAX 15
+
+int netns_name_valid(const char *name, const char **why);
+int netns_path(const char *name, char *buf, size_t len, const char **why);
+int netns_ifname_valid(const char *name, const char **why);
+
+#endif
