@@ -58,7 +58,7 @@ log_level_parse(const char *name, enum log_level *out)
 
 /* The single sink: formats once, adds the errno text when asked, and never
  * lets a log call change errno under the caller's feet. */
-static void
+static void LOG_PRINTF(4, 0)
 log_emit(int prio, int with_errno, int saved_errno, const char *fmt, va_list ap)
 {
 	char msg[1024];
