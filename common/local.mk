@@ -5,6 +5,5 @@ common_libcommon_a_SOURCES = \
 	common/hostname.c common/hostname.h \
 	common/json.c common/json.h \
 	common/audit.c common/audit.h
-common_libcommon_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 
 COMMON_LIBS = common/libcommon.a $(JANSSON_LIBS) $(OPENSSL_LIBS)

@@ -1,7 +1,6 @@
 noinst_LIBRARIES += ctl/libctl.a
 ctl_libctl_a_SOURCES = \
 	ctl/ctl.c ctl/ctl.h
-ctl_libctl_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 
 CTL_LIBS = ctl/libctl.a
 

@@ -3,6 +3,9 @@
  * corpus entry (and every crash turned regression input) runs under gcc in
  * `make check`. Prints TAP: one test point per file. A crash or abort in the
  * target fails the whole binary, which the TAP driver reports.
+ *
+ * replay_<name> replays $abs_top_srcdir/tests/fuzz/corpus/<name> (make check
+ * exports abs_top_srcdir); a directory given as the argument overrides it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -11,10 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#ifndef CORPUS_DIR
-#error "CORPUS_DIR must name the corpus directory"
-#endif
 
 /* Bigger inputs than this are not corpus material; refuse rather than OOM. */
 #define REPLAY_MAX_INPUT (4u << 20)
@@ -61,16 +60,47 @@ read_input(const char *path, uint8_t **out, size_t *outlen)
 	return 0;
 }
 
+/* The corpus is named after the binary: replay_ip → corpus/ip. */
+static int
+corpus_dir(const char *argv0, char *buf, size_t len)
+{
+	const char *top = getenv("abs_top_srcdir");
+	const char *base = strrchr(argv0, '/');
+	int n;
+
+	base = base ? base + 1 : argv0;
+	if (strncmp(base, "replay_", 7) != 0 || base[7] == '\0') {
+		printf("Bail out! cannot tell the corpus from the name %s\n", base);
+		return -1;
+	}
+	if (top == NULL) {
+		printf("Bail out! abs_top_srcdir is not set; pass the corpus directory\n");
+		return -1;
+	}
+	n = snprintf(buf, len, "%s/tests/fuzz/corpus/%s", top, base + 7);
+	if (n < 0 || (size_t)n >= len) {
+		printf("Bail out! corpus path too long\n");
+		return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *dir = argc > 1 ? argv[1] : CORPUS_DIR;
+	char dirbuf[4096];
+	const char *dir = argv[1];
 	DIR *d;
 	struct dirent *de;
 	char **names = NULL;
 	size_t n = 0, cap = 0, i;
 	int failed = 0;
 
+	if (argc < 2) {
+		if (corpus_dir(argv[0], dirbuf, sizeof(dirbuf)) == -1)
+			return 1;
+		dir = dirbuf;
+	}
 	if ((d = opendir(dir)) == NULL) {
 		printf("Bail out! cannot open corpus %s: %s\n", dir, strerror(errno));
 		return 1;
@@ -101,9 +131,13 @@ main(int argc, char **argv)
 		char path[4096];
 		uint8_t *buf;
 		size_t len;
+		int plen;
 
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if (read_input(path, &buf, &len) == -1) {
+		plen = snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (plen < 0 || (size_t)plen >= sizeof(path)) {
+			printf("not ok %zu - %s # path too long\n", i + 1, names[i]);
+			failed = 1;
+		} else if (read_input(path, &buf, &len) == -1) {
 			printf("not ok %zu - %s # %s\n", i + 1, names[i], strerror(errno));
 			failed = 1;
 		} else {
