@@ -174,24 +174,29 @@ _lab_pidfile_pid() {
 	echo "$pid"
 }
 
+# _lab_wait_dead TRIES PID...: poll every 50 ms, at most TRIES times, until
+# no PID is alive; returns 1 if some still are.
+_lab_wait_dead() {
+	local tries=$1 pid _ left=1
+	shift
+	for _ in $(seq 1 "$tries"); do
+		left=0
+		for pid in "$@"; do _lab_alive "$pid" && left=1; done
+		[ "$left" -eq 0 ] && return 0
+		sleep 0.05
+	done
+	return "$left"
+}
+
 # _lab_kill_pids PID...: TERM, wait up to ~2 s, then KILL; bounded.
 _lab_kill_pids() {
-	local pid i left
+	local pid
 	[ $# -gt 0 ] || return 0
 	for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
-	for i in $(seq 1 40); do
-		left=0
-		for pid in "$@"; do _lab_alive "$pid" && left=1; done
-		[ "$left" -eq 0 ] && break
-		sleep 0.05
-	done
-	for pid in "$@"; do _lab_alive "$pid" && { kill -KILL "$pid" 2>/dev/null || true; }; done
-	for i in $(seq 1 20); do
-		left=0
-		for pid in "$@"; do _lab_alive "$pid" && left=1; done
-		[ "$left" -eq 0 ] && break
-		sleep 0.05
-	done
+	if ! _lab_wait_dead 40 "$@"; then
+		for pid in "$@"; do _lab_alive "$pid" && { kill -KILL "$pid" 2>/dev/null || true; }; done
+		_lab_wait_dead 20 "$@" || true
+	fi
 	# Reap the ones that are our children (all dead now, so wait is quick).
 	for pid in "$@"; do
 		if _lab_alive "$pid"; then
