@@ -1,7 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "netns/name.h"
+#include "common/name.h"
 
 /* Names become path components under /run/netns and interface names, so
  * only a conservative alphabet is accepted: no '/', no dot-only names, no

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "netns/name.h"
+#include "common/name.h"
 
 static void
 test_valid_names(void **state)

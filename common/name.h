@@ -1,7 +1,13 @@
-#ifndef ENCLAVE_NETNS_NAME_H
-#define ENCLAVE_NETNS_NAME_H
+#ifndef ENCLAVE_COMMON_NAME_H
+#define ENCLAVE_COMMON_NAME_H
 
 #include <stddef.h>
+
+/*
+ * Names of the kernel objects Enclave creates, network namespaces and
+ * interfaces; shared by netns/ (which creates them) and rules/ (which
+ * names interfaces in nft sets).
+ */
 
 /* Named namespaces are bind mounts here, as `ip netns` keeps them. */
 #define NETNS_RUN_DIR "/run/netns"
