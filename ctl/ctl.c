@@ -1,8 +1,12 @@
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/audit.h"
 #include "config.h"
 #include "ctl/ctl.h"
+#include "netns/ns.h"
+#include "rules/dump.h"
 
 static void
 ctl_usage(FILE *f)
@@ -12,6 +16,9 @@ ctl_usage(FILE *f)
 	    "\n"
 	    "commands:\n"
 	    "  audit verify FILE   check an audit log's hash chain; names the first bad line\n"
+	    "  rules dump [--json] [--netns NAME]\n"
+	    "                      print the live enforcement table (inet enclave) as nft\n"
+	    "                      prints it; --netns reads it in the named appliance netns\n"
 	    "  version             print the version\n"
 	    "  help                this text\n");
 }
@@ -46,6 +53,66 @@ ctl_audit(int argc, char **argv, FILE *out, FILE *err)
 	return CTL_EXIT_USAGE;
 }
 
+/* Prints the table as the kernel holds it now; the rendering is nft's own,
+ * so auditors can diff it against `nft list table inet enclave`. */
+static int
+ctl_rules_dump(int argc, char **argv, FILE *out, FILE *err)
+{
+	enum rules_dump_format fmt = RULES_DUMP_TEXT;
+	const char *netns = NULL;
+	char msg[512], *text = NULL;
+	int i, nsfd = -1, saved = -1, rc;
+
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			fmt = RULES_DUMP_JSON;
+		} else if (strcmp(argv[i], "--netns") == 0 && i + 1 < argc) {
+			netns = argv[++i];
+		} else {
+			fprintf(err, "enclavectl: usage: enclavectl rules dump [--json] [--netns NAME]\n");
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (netns != NULL) {
+		if ((nsfd = netns_open(netns, msg, sizeof(msg))) < 0) {
+			fprintf(err, "enclavectl: %s\n", msg);
+			return CTL_EXIT_USAGE;
+		}
+		if ((rc = netns_enter(nsfd, &saved)) < 0) {
+			fprintf(err, "enclavectl: enter netns %s: %s\n", netns, strerror(-rc));
+			close(nsfd);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	rc = rules_dump(fmt, &text, msg, sizeof(msg));
+	if (netns != NULL) {
+		/* Still in the other netns if this fails; stop rather than act there. */
+		if (netns_leave(saved) < 0) {
+			fprintf(err, "enclavectl: cannot return from netns %s\n", netns);
+			free(text);
+			close(nsfd);
+			return CTL_EXIT_USAGE;
+		}
+		close(nsfd);
+	}
+	if (rc == -1) {
+		fprintf(err, "enclavectl: %s\n", msg);
+		return CTL_EXIT_FAIL;
+	}
+	fputs(text, out);
+	free(text);
+	return CTL_EXIT_OK;
+}
+
+static int
+ctl_rules(int argc, char **argv, FILE *out, FILE *err)
+{
+	if (argc >= 2 && strcmp(argv[1], "dump") == 0)
+		return ctl_rules_dump(argc, argv, out, err);
+	fprintf(err, "enclavectl: usage: enclavectl rules dump [--json] [--netns NAME]\n");
+	return CTL_EXIT_USAGE;
+}
+
 int
 ctl_main(int argc, char **argv, FILE *out, FILE *err)
 {
@@ -67,6 +134,8 @@ ctl_main(int argc, char **argv, FILE *out, FILE *err)
 	}
 	if (strcmp(cmd, "audit") == 0)
 		return ctl_audit(argc - 1, argv + 1, out, err);
+	if (strcmp(cmd, "rules") == 0)
+		return ctl_rules(argc - 1, argv + 1, out, err);
 	fprintf(err, "enclavectl: unknown command \"%s\" (try: enclavectl help)\n", cmd);
 	return CTL_EXIT_USAGE;
 }

@@ -6,4 +6,4 @@ CTL_LIBS = ctl/libctl.a
 
 bin_PROGRAMS += ctl/enclavectl
 ctl_enclavectl_SOURCES = ctl/main.c
-ctl_enclavectl_LDADD = $(CTL_LIBS) $(COMMON_LIBS)
+ctl_enclavectl_LDADD = $(CTL_LIBS) $(RULES_LIBS) $(NETNS_LIBS) $(COMMON_LIBS)

@@ -6,15 +6,16 @@ EXTRA_DIST += tests/fuzz/corpus
 
 if FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_ip tests/fuzz/fuzz_hostname \
-	tests/fuzz/fuzz_audit tests/fuzz/fuzz_sniff
+	tests/fuzz/fuzz_audit tests/fuzz/fuzz_sniff tests/fuzz/fuzz_nflog
 fuzz_ldflags = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_ip_LDFLAGS = $(fuzz_ldflags)
 tests_fuzz_fuzz_hostname_LDFLAGS = $(fuzz_ldflags)
 tests_fuzz_fuzz_audit_LDFLAGS = $(fuzz_ldflags)
 tests_fuzz_fuzz_sniff_LDFLAGS = $(fuzz_ldflags)
+tests_fuzz_fuzz_nflog_LDFLAGS = $(fuzz_ldflags)
 else
 replay_programs = tests/fuzz/replay_ip tests/fuzz/replay_hostname \
-	tests/fuzz/replay_audit tests/fuzz/replay_sniff
+	tests/fuzz/replay_audit tests/fuzz/replay_sniff tests/fuzz/replay_nflog
 check_PROGRAMS += $(replay_programs)
 TESTS += $(replay_programs)
 UNIT_TESTS += $(replay_programs)
@@ -22,4 +23,5 @@ tests_fuzz_replay_ip_SOURCES = tests/fuzz/fuzz_ip.c tests/fuzz/replay.c
 tests_fuzz_replay_hostname_SOURCES = tests/fuzz/fuzz_hostname.c tests/fuzz/replay.c
 tests_fuzz_replay_audit_SOURCES = tests/fuzz/fuzz_audit.c tests/fuzz/replay.c
 tests_fuzz_replay_sniff_SOURCES = tests/fuzz/fuzz_sniff.c tests/fuzz/replay.c
+tests_fuzz_replay_nflog_SOURCES = tests/fuzz/fuzz_nflog.c tests/fuzz/replay.c
 endif

@@ -1,5 +1,15 @@
 # Lab integration tests: real namespaces, dnsmasq and nginx. They need
-# root and print a TAP SKIP with the reason otherwise.
-lab_tests = tests/lab/smoke.sh
+# root and print a TAP SKIP with the reason otherwise. The *-tool programs
+# drive the C libraries from the shell tests.
+lab_tests = \
+	tests/lab/smoke.sh \
+	tests/lab/netns.sh \
+	tests/lab/rules.sh \
+	tests/lab/nflog.sh \
+	tests/lab/dump.sh
 TESTS += $(lab_tests)
-EXTRA_DIST += $(lab_tests) tests/lab/lib.sh tests/lab/README.md
+check_PROGRAMS += tests/lab/netns-tool tests/lab/rules-tool tests/lab/nflog-tool
+tests_lab_netns_tool_SOURCES = tests/lab/netns_tool.c
+tests_lab_rules_tool_SOURCES = tests/lab/rules_tool.c
+tests_lab_nflog_tool_SOURCES = tests/lab/nflog_tool.c
+EXTRA_DIST += $(lab_tests) tests/lab/lib.sh tests/lab/README.md tests/lab/golden

@@ -7,7 +7,11 @@ unit_programs = \
 	tests/unit/test_json \
 	tests/unit/test_audit \
 	tests/unit/test_policy \
-	tests/unit/test_netns_name \
+	tests/unit/test_ruleset \
+	tests/unit/test_nflog \
+	tests/unit/test_addrpool \
+	tests/unit/test_rtnl \
+	tests/unit/test_name \
 	tests/unit/test_sniff \
 	tests/unit/test_phase \
 	tests/unit/test_ctl
@@ -15,3 +19,4 @@ unit_programs = \
 check_PROGRAMS += $(unit_programs)
 TESTS += $(unit_programs)
 UNIT_TESTS += $(unit_programs)
+EXTRA_DIST += tests/unit/golden

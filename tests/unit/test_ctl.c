@@ -113,6 +113,27 @@ test_usage_and_version(void **state)
 }
 
 static void
+test_rules_usage_errors(void **state)
+{
+	struct fixture *f = *state;
+	const char *bare[] = { "enclavectl", "rules", NULL };
+	const char *bogus[] = { "enclavectl", "rules", "dump", "--yaml", NULL };
+	const char *noname[] = { "enclavectl", "rules", "dump", "--netns", NULL };
+	const char *badname[] = { "enclavectl", "rules", "dump", "--netns", "../etc", NULL };
+	const char *missing[] = { "enclavectl", "rules", "dump", "--netns",
+		"enclave-test-no-such-netns", NULL };
+
+	assert_int_equal(run(f, 2, bare), CTL_EXIT_USAGE);
+	assert_non_null(strstr(f->errbuf, "rules dump"));
+	assert_int_equal(run(f, 4, bogus), CTL_EXIT_USAGE);
+	assert_int_equal(run(f, 4, noname), CTL_EXIT_USAGE);
+	assert_int_equal(run(f, 5, badname), CTL_EXIT_USAGE);
+	assert_non_null(strstr(f->errbuf, "../etc"));
+	assert_int_equal(run(f, 5, missing), CTL_EXIT_USAGE);
+	assert_non_null(strstr(f->errbuf, "enclave-test-no-such-netns"));
+}
+
+static void
 test_verify_intact(void **state)
 {
 	struct fixture *f = *state;
@@ -182,6 +203,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_usage_and_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rules_usage_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_intact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_damaged_names_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_torn_last_line, setup, teardown),
