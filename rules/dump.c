@@ -1,10 +1,10 @@
 #include <nftables/libnftables.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/err.h"
 #include "rules/dump.h"
-#include "rules/ruleset.h"
+#include "rules/table.h"
 
 /* Copies nft's error text without its trailing newline. */
 static void
@@ -14,7 +14,7 @@ dump_error(char *err, size_t errlen, const char *what, const char *nft_err)
 
 	if (nft_err == NULL || *nft_err == '\0')
 		nft_err = "unknown error";
-	snprintf(err, errlen, "%s: %s", what, nft_err);
+	err_set(err, errlen, "%s: %s", what, nft_err);
 	n = strlen(err);
 	while (n > 0 && err[n - 1] == '\n')
 		err[--n] = '\0';
@@ -30,11 +30,11 @@ rules_dump(enum rules_dump_format fmt, char **out, char *err, size_t errlen)
 
 	*out = NULL;
 	if ((ctx = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL) {
-		snprintf(err, errlen, "cannot create an nftables context");
+		err_set(err, errlen, "cannot create an nftables context");
 		return -1;
 	}
 	if (nft_ctx_buffer_output(ctx) != 0 || nft_ctx_buffer_error(ctx) != 0) {
-		snprintf(err, errlen, "cannot buffer nftables output");
+		err_set(err, errlen, "cannot buffer nftables output");
 		goto out;
 	}
 	if (fmt == RULES_DUMP_JSON)
@@ -45,7 +45,7 @@ rules_dump(enum rules_dump_format fmt, char **out, char *err, size_t errlen)
 	}
 	buf = nft_ctx_get_output_buffer(ctx);
 	if ((*out = strdup(buf ? buf : "")) == NULL) {
-		snprintf(err, errlen, "out of memory");
+		err_set(err, errlen, "out of memory");
 		goto out;
 	}
 	rc = 0;

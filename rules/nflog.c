@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <linux/netfilter/nfnetlink_log.h>
 #include <linux/netlink.h>
 
+#include "common/err.h"
 #include "rules/nflog.h"
 
 #define NFLOG_MSG_PACKET	((NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET)
@@ -45,22 +45,6 @@ struct nflog {
 /* ------------------------------------------------------------------ */
 /* Pure parser                                                        */
 /* ------------------------------------------------------------------ */
-
-static int nflog_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-nflog_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static uint16_t
 rd16(const uint8_t *p)
@@ -137,17 +121,17 @@ parse_ipv4(const uint8_t *p, size_t cap, struct nflog_record *rec,
 	uint16_t frag;
 
 	if (cap < 20)
-		return nflog_err(err, errlen,
+		return err_set(err, errlen,
 		    "IPv4 header truncated (%zu of 20 bytes)", cap);
 	ihl = (size_t)(p[0] & 0x0f) * 4;
 	if (ihl < 20)
-		return nflog_err(err, errlen, "IPv4 IHL %zu below 20", ihl);
+		return err_set(err, errlen, "IPv4 IHL %zu below 20", ihl);
 	if (ihl > cap)
-		return nflog_err(err, errlen,
+		return err_set(err, errlen,
 		    "IPv4 header truncated (%zu of %zu bytes)", cap, ihl);
 	tot = rd16(p + 2);
 	if (tot < ihl)
-		return nflog_err(err, errlen,
+		return err_set(err, errlen,
 		    "IPv4 total length %zu shorter than its header (%zu)",
 		    tot, ihl);
 	rec->family = AF_INET;
@@ -177,7 +161,7 @@ parse_ipv6(const uint8_t *p, size_t cap, struct nflog_record *rec,
 	int i;
 
 	if (cap < 40)
-		return nflog_err(err, errlen,
+		return err_set(err, errlen,
 		    "IPv6 header truncated (%zu of 40 bytes)", cap);
 	plen = rd16(p + 4);
 	rec->family = AF_INET6;
@@ -236,16 +220,16 @@ parse_payload(const uint8_t *p, size_t cap, uint8_t nfgen_family,
 	uint8_t version;
 
 	if (cap < 1)
-		return nflog_err(err, errlen, "empty payload");
+		return err_set(err, errlen, "empty payload");
 	version = p[0] >> 4;
 	if (version != 4 && version != 6)
-		return nflog_err(err, errlen, "IP version %u in payload",
+		return err_set(err, errlen, "IP version %u in payload",
 		    version);
 	/* inet tables log with the real family; a mismatch is corruption.
 	 * Other families (bridge, netdev) carry no claim to check. */
 	if ((nfgen_family == AF_INET && version != 4) ||
 	    (nfgen_family == AF_INET6 && version != 6))
-		return nflog_err(err, errlen,
+		return err_set(err, errlen,
 		    "IPv%u payload in a family %u message", version,
 		    nfgen_family);
 	if (version == 4)
@@ -260,7 +244,7 @@ attr_u32(const uint8_t *data, size_t len, const char *name, uint32_t *out,
     char *err, size_t errlen)
 {
 	if (len != 4)
-		return nflog_err(err, errlen, "%s: %zu bytes, want 4", name,
+		return err_set(err, errlen, "%s: %zu bytes, want 4", name,
 		    len);
 	*out = rd32(data);
 	return 0;
@@ -281,19 +265,19 @@ nflog_parse(const void *buf, size_t len, struct nflog_record *rec,
 
 	memset(rec, 0, sizeof(*rec));
 	if (p == NULL || len < NFLOG_HDRLEN)
-		return nflog_err(err, errlen, "message too short (%zu bytes)",
+		return err_set(err, errlen, "message too short (%zu bytes)",
 		    len);
 	memcpy(&nlh, p, sizeof(nlh));
 	if (nlh.nlmsg_len < NFLOG_HDRLEN || nlh.nlmsg_len > len)
-		return nflog_err(err, errlen,
+		return err_set(err, errlen,
 		    "nlmsg_len %u does not fit %zu bytes", nlh.nlmsg_len, len);
 	if (nlh.nlmsg_type != NFLOG_MSG_PACKET)
-		return nflog_err(err, errlen,
+		return err_set(err, errlen,
 		    "not an NFLOG packet message (type 0x%04x)",
 		    nlh.nlmsg_type);
 	memcpy(&nfg, p + NLMSG_HDRLEN, sizeof(nfg));
 	if (nfg.version != NFNETLINK_V0)
-		return nflog_err(err, errlen, "nfnetlink version %u",
+		return err_set(err, errlen, "nfnetlink version %u",
 		    nfg.version);
 	rec->group = ntohs(nfg.res_id);
 
@@ -303,17 +287,17 @@ nflog_parse(const void *buf, size_t len, struct nflog_record *rec,
 		memcpy(&nla, p + off, sizeof(nla));
 		type = nla.nla_type & NLA_TYPE_MASK;
 		if (nla.nla_len < NLA_HDRLEN)
-			return nflog_err(err, errlen,
+			return err_set(err, errlen,
 			    "attribute %u: length %u below its header", type,
 			    nla.nla_len);
 		if (nla.nla_len > end - off)
-			return nflog_err(err, errlen,
+			return err_set(err, errlen,
 			    "attribute %u: length %u overruns the message",
 			    type, nla.nla_len);
 		plen = nla.nla_len - NLA_HDRLEN;
 		if (type < 32) {
 			if (seen & (1u << type))
-				return nflog_err(err, errlen,
+				return err_set(err, errlen,
 				    "attribute %u repeated", type);
 			seen |= 1u << type;
 		}
@@ -352,7 +336,7 @@ nflog_parse(const void *buf, size_t len, struct nflog_record *rec,
 		off += NLA_ALIGN((size_t)nla.nla_len);
 	}
 	if (payload == NULL)
-		return nflog_err(err, errlen, "no NFULA_PAYLOAD");
+		return err_set(err, errlen, "no NFULA_PAYLOAD");
 	rec->cap_len = (uint32_t)payload_len;
 	if (parse_payload(payload, payload_len, nfg.nfgen_family, rec, err,
 	    errlen) == -1) {
@@ -533,10 +517,10 @@ nflog_request(struct nflog *nl, const void *msg, int len, const char *step,
 	int fd = mnl_socket_get_fd(nl->sock), tries, code, rem;
 
 	if (len < 0)
-		return nflog_err(err, errlen, "%s: build: %s", step,
+		return err_set(err, errlen, "%s: build: %s", step,
 		    strerror(errno));
 	if (mnl_socket_sendto(nl->sock, msg, (size_t)len) == -1)
-		return nflog_err(err, errlen, "%s: send: %s", step,
+		return err_set(err, errlen, "%s: send: %s", step,
 		    strerror(errno));
 	for (tries = 0; tries < 16; tries++) {
 		pfd.fd = fd;
@@ -546,7 +530,7 @@ nflog_request(struct nflog *nl, const void *msg, int len, const char *step,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1)
-			return nflog_err(err, errlen, "%s: poll: %s", step,
+			return err_set(err, errlen, "%s: poll: %s", step,
 			    strerror(errno));
 		if (n == 0)
 			break;
@@ -558,7 +542,7 @@ nflog_request(struct nflog *nl, const void *msg, int len, const char *step,
 			continue;
 		}
 		if (n == -1)
-			return nflog_err(err, errlen, "%s: recv: %s", step,
+			return err_set(err, errlen, "%s: recv: %s", step,
 			    strerror(errno));
 		code = 1;
 		rem = (int)n;
@@ -581,14 +565,14 @@ nflog_request(struct nflog *nl, const void *msg, int len, const char *step,
 		/* The PF requests already proved CAP_NET_ADMIN, so EPERM on
 		 * the bind means another socket owns the group. */
 		if (code < 0 && bind && (code == -EPERM || code == -EBUSY))
-			return nflog_err(err, errlen, "%s: %s: group already "
+			return err_set(err, errlen, "%s: %s: group already "
 			    "bound by another socket in this namespace", step,
 			    strerror(-code));
 		if (code < 0)
-			return nflog_err(err, errlen, "%s: %s", step,
+			return err_set(err, errlen, "%s: %s", step,
 			    strerror(-code));
 	}
-	return nflog_err(err, errlen, "%s: no answer from the kernel", step);
+	return err_set(err, errlen, "%s: no answer from the kernel", step);
 }
 
 struct nflog *
@@ -605,23 +589,23 @@ nflog_open(uint16_t group, char *err, size_t errlen)
 	size_t f, c;
 
 	if ((nl = calloc(1, sizeof(*nl))) == NULL) {
-		nflog_err(err, errlen, "nflog: %s", strerror(errno));
+		err_set(err, errlen, "nflog: %s", strerror(errno));
 		return NULL;
 	}
 	nl->group = group;
 	if ((nl->buf = malloc(NFLOG_RECV_BUFSIZE)) == NULL) {
-		nflog_err(err, errlen, "nflog: %s", strerror(errno));
+		err_set(err, errlen, "nflog: %s", strerror(errno));
 		goto fail;
 	}
 	nl->sock = mnl_socket_open2(NETLINK_NETFILTER,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (nl->sock == NULL) {
-		nflog_err(err, errlen, "nflog: socket(NETLINK_NETFILTER): %s",
+		err_set(err, errlen, "nflog: socket(NETLINK_NETFILTER): %s",
 		    strerror(errno));
 		goto fail;
 	}
 	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) == -1) {
-		nflog_err(err, errlen, "nflog: bind: %s", strerror(errno));
+		err_set(err, errlen, "nflog: bind: %s", strerror(errno));
 		goto fail;
 	}
 	/* Best effort: the default may be capped by rmem_max; overruns are

@@ -2,7 +2,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
+#include "common/err.h"
 #include "rules/nft.h"
 
 #ifndef SOL_NETLINK
@@ -48,20 +48,6 @@ struct nft_sock {
 
 /* Callback for one parsed message of a dump; returns 0 or -1 (errno). */
 typedef int (*nft_msg_fn)(const struct nlmsghdr *nlh, void *arg);
-
-static void __attribute__((format(printf, 3, 4)))
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	int saved = errno;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	errno = saved;
-}
 
 static int64_t
 now_ms(void)
@@ -102,7 +88,7 @@ nft_socket_setup(struct nft_sock *s, char *err, size_t errlen)
 	socklen_t sl = sizeof(s->sndbuf);
 
 	if (mnl_socket_bind(s->nl, 0, MNL_SOCKET_AUTOPID) == -1) {
-		seterr(err, errlen, "bind netlink socket: %s", strerror(errno));
+		err_set(err, errlen, "bind netlink socket: %s", strerror(errno));
 		return -1;
 	}
 	s->portid = mnl_socket_get_portid(s->nl);
@@ -124,19 +110,19 @@ nft_open(struct nft_sock **out, int netns_fd, char *err, size_t errlen)
 	*out = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->rx = malloc(NFT_RXBUF)) == NULL) {
-		seterr(err, errlen, "nft socket: %s", strerror(errno));
+		err_set(err, errlen, "nft socket: %s", strerror(errno));
 		goto fail_alloc;
 	}
 	s->seq = (uint32_t)time(NULL);
 	if (netns_fd >= 0) {
 		self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 		if (self == -1) {
-			seterr(err, errlen, "open own netns: %s",
+			err_set(err, errlen, "open own netns: %s",
 			    strerror(errno));
 			goto fail_alloc;
 		}
 		if (setns(netns_fd, CLONE_NEWNET) == -1) {
-			seterr(err, errlen, "enter netns: %s", strerror(errno));
+			err_set(err, errlen, "enter netns: %s", strerror(errno));
 			goto fail_self;
 		}
 	}
@@ -144,11 +130,11 @@ nft_open(struct nft_sock **out, int netns_fd, char *err, size_t errlen)
 	saved = errno;
 	if (self != -1 && setns(self, CLONE_NEWNET) == -1) {
 		/* The thread is stranded in the other netns: say so loudly. */
-		seterr(err, errlen, "return to own netns: %s", strerror(errno));
+		err_set(err, errlen, "return to own netns: %s", strerror(errno));
 		goto fail_sock;
 	}
 	if (s->nl == NULL) {
-		seterr(err, errlen, "open NETLINK_NETFILTER socket: %s",
+		err_set(err, errlen, "open NETLINK_NETFILTER socket: %s",
 		    strerror(saved));
 		goto fail_self;
 	}
@@ -285,24 +271,24 @@ nft_send(struct nft_sock *s, struct nftnl_batch *b, nft_what_fn what,
 
 	niov = nftnl_batch_iovec_len(b);
 	if ((iov = calloc((size_t)niov, sizeof(*iov))) == NULL) {
-		seterr(err, errlen, "send batch: %s", strerror(errno));
+		err_set(err, errlen, "send batch: %s", strerror(errno));
 		return -1;
 	}
 	nftnl_batch_iovec(b, iov, (uint32_t)niov);
 	if (batch_scan(iov, niov, &bs) == -1) {
-		seterr(err, errlen, "send batch: malformed batch: %s",
+		err_set(err, errlen, "send batch: malformed batch: %s",
 		    strerror(errno));
 		goto out;
 	}
 	if (nft_sndbuf_fit(s, bs.len) == -1) {
-		seterr(err, errlen, "send batch of %zu bytes: %s", bs.len,
+		err_set(err, errlen, "send batch of %zu bytes: %s", bs.len,
 		    strerror(errno));
 		goto out;
 	}
 	mh.msg_iov = iov;
 	mh.msg_iovlen = (size_t)niov;
 	if (sendmsg(mnl_socket_get_fd(s->nl), &mh, 0) == -1) {
-		seterr(err, errlen, "send batch: %s", strerror(errno));
+		err_set(err, errlen, "send batch: %s", strerror(errno));
 		goto out;
 	}
 	s->seq = bs.hi + 1;
@@ -312,7 +298,7 @@ nft_send(struct nft_sock *s, struct nftnl_batch *b, nft_what_fn what,
 		int left;
 
 		if ((n = nft_recv(s, deadline)) == -1) {
-			seterr(err, errlen, "receive batch answers: %s",
+			err_set(err, errlen, "receive batch answers: %s",
 			    strerror(errno));
 			goto out;
 		}
@@ -343,15 +329,15 @@ nft_send(struct nft_sock *s, struct nftnl_batch *b, nft_what_fn what,
 		const char *w = what != NULL ? what(arg, err_seq) : NULL;
 
 		if (w != NULL)
-			seterr(err, errlen, "%s: %s", w, strerror(err_code));
+			err_set(err, errlen, "%s: %s", w, strerror(err_code));
 		else
-			seterr(err, errlen, "batch message %u: %s",
+			err_set(err, errlen, "batch message %u: %s",
 			    err_seq - bs.lo, strerror(err_code));
 		errno = err_code;
 		goto out;
 	}
 	if (got < bs.acks) {
-		seterr(err, errlen, "batch: %u of %u answers within %d ms",
+		err_set(err, errlen, "batch: %u of %u answers within %d ms",
 		    got, bs.acks, NFT_TIMEOUT_MS);
 		errno = ETIMEDOUT;
 		goto out;
@@ -424,15 +410,84 @@ nft_dump(struct nft_sock *s, struct nlmsghdr *req, nft_msg_fn fn, void *arg)
 	}
 }
 
-struct table_find {
-	const char *name;
-	struct nftnl_table *found;
+/*
+ * One kind of object a dump lists into a libnftnl list: the kernel's
+ * answers are parsed one by one and kept when they belong to the table
+ * (for tables: when they are the table).
+ */
+struct nft_kind {
+	uint16_t msg;		/* NFT_MSG_GET... */
+	uint16_t table_attr;	/* != 0: ask for the table's objects only */
+	void *(*list_new)(void);
+	void (*list_free)(void *list);
+	int (*parse)(const struct nlmsghdr *nlh, const char *table, void *list);
+};
+
+struct nft_list_ctx {
+	const struct nft_kind *kind;
+	const char *table;
+	void *list;
 };
 
 static int
-table_cb(const struct nlmsghdr *nlh, void *arg)
+nft_list_cb(const struct nlmsghdr *nlh, void *arg)
 {
-	struct table_find *tf = arg;
+	struct nft_list_ctx *lc = arg;
+
+	return lc->kind->parse(nlh, lc->table, lc->list);
+}
+
+/* Dump table's objects of one kind into *out; an interrupted dump starts
+ * over with a fresh list, NFT_DUMP_TRIES times at most. */
+static int
+nft_list(struct nft_sock *s, const struct nft_kind *kind, uint16_t family,
+    const char *table, void **out)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nft_list_ctx lc = { kind, table, NULL };
+	struct nlmsghdr *nlh;
+	int i, r = -1, saved;
+
+	*out = NULL;
+	nlh = nftnl_nlmsg_build_hdr(buf, kind->msg, family, NLM_F_DUMP, 0);
+	if (kind->table_attr != 0)
+		mnl_attr_put_strz(nlh, kind->table_attr, table);
+	for (i = 0; i < NFT_DUMP_TRIES; i++) {
+		nlh->nlmsg_seq = s->seq;
+		if (lc.list != NULL)
+			kind->list_free(lc.list);
+		if ((lc.list = kind->list_new()) == NULL)
+			break;
+		if ((r = nft_dump(s, nlh, nft_list_cb, &lc)) == 0 ||
+		    errno != EINTR)
+			break;
+	}
+	if (r == -1) {
+		saved = errno;
+		if (lc.list != NULL)
+			kind->list_free(lc.list);
+		errno = saved;
+		return -1;
+	}
+	*out = lc.list;
+	return 0;
+}
+
+static void *
+table_list_new(void)
+{
+	return nftnl_table_list_alloc();
+}
+
+static void
+table_list_free(void *list)
+{
+	nftnl_table_list_free(list);
+}
+
+static int
+table_parse(const struct nlmsghdr *nlh, const char *table, void *list)
+{
 	struct nftnl_table *t;
 
 	if ((t = nftnl_table_alloc()) == NULL)
@@ -442,53 +497,56 @@ table_cb(const struct nlmsghdr *nlh, void *arg)
 		errno = EPROTO;
 		return -1;
 	}
-	if (tf->found == NULL &&
-	    strcmp(nftnl_table_get_str(t, NFTNL_TABLE_NAME), tf->name) == 0) {
-		tf->found = t;
-		return 0;
-	}
-	nftnl_table_free(t);
+	if (strcmp(nftnl_table_get_str(t, NFTNL_TABLE_NAME), table) != 0)
+		nftnl_table_free(t);
+	else
+		nftnl_table_list_add_tail(t, list);
 	return 0;
+}
+
+static const struct nft_kind table_kind = {
+	NFT_MSG_GETTABLE, 0, table_list_new, table_list_free,
+	table_parse,
+};
+
+static int
+table_first(struct nftnl_table *t, void *arg)
+{
+	*(struct nftnl_table **)arg = t;
+	return -1;	/* stop */
 }
 
 int
 nft_get_table(struct nft_sock *s, uint16_t family, const char *table,
     struct nftnl_table **out, char *err, size_t errlen)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct table_find tf = { .name = table };
-	int i, r = -1;
+	void *list;
 
 	*out = NULL;
-	for (i = 0; i < NFT_DUMP_TRIES; i++) {
-		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf,
-		    NFT_MSG_GETTABLE, family, NLM_F_DUMP, s->seq);
-
-		if (tf.found != NULL)
-			nftnl_table_free(tf.found);
-		tf.found = NULL;
-		if ((r = nft_dump(s, nlh, table_cb, &tf)) == 0 || errno != EINTR)
-			break;
-	}
-	if (r == -1) {
-		if (tf.found != NULL)
-			nftnl_table_free(tf.found);
-		seterr(err, errlen, "list tables: %s", strerror(errno));
-		return -1;
-	}
-	*out = tf.found;
+	if (nft_list(s, &table_kind, family, table, &list) == -1)
+		return err_set(err, errlen, "list tables: %s", strerror(errno));
+	nftnl_table_list_foreach(list, table_first, out);
+	if (*out != NULL)
+		nftnl_table_list_del(*out);
+	nftnl_table_list_free(list);
 	return 0;
 }
 
-struct chain_dump {
-	const char *table;
-	struct nftnl_chain_list *list;
-};
+static void *
+chain_list_new(void)
+{
+	return nftnl_chain_list_alloc();
+}
+
+static void
+chain_list_free(void *list)
+{
+	nftnl_chain_list_free(list);
+}
 
 static int
-chain_cb(const struct nlmsghdr *nlh, void *arg)
+chain_parse(const struct nlmsghdr *nlh, const char *table, void *list)
 {
-	struct chain_dump *cd = arg;
 	struct nftnl_chain *c;
 
 	if ((c = nftnl_chain_alloc()) == NULL)
@@ -498,54 +556,47 @@ chain_cb(const struct nlmsghdr *nlh, void *arg)
 		errno = EPROTO;
 		return -1;
 	}
-	if (strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), cd->table) != 0) {
+	if (strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), table) != 0)
 		nftnl_chain_free(c);
-		return 0;
-	}
-	nftnl_chain_list_add_tail(c, cd->list);
+	else
+		nftnl_chain_list_add_tail(c, list);
 	return 0;
 }
+
+static const struct nft_kind chain_kind = {
+	NFT_MSG_GETCHAIN, 0, chain_list_new, chain_list_free,
+	chain_parse,
+};
 
 int
 nft_get_chains(struct nft_sock *s, uint16_t family, const char *table,
     struct nftnl_chain_list **out, char *err, size_t errlen)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct chain_dump cd = { .table = table };
-	int i, r = -1;
+	void *list;
 
 	*out = NULL;
-	for (i = 0; i < NFT_DUMP_TRIES; i++) {
-		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf,
-		    NFT_MSG_GETCHAIN, family, NLM_F_DUMP, s->seq);
-
-		if (cd.list != NULL)
-			nftnl_chain_list_free(cd.list);
-		if ((cd.list = nftnl_chain_list_alloc()) == NULL)
-			break;
-		if ((r = nft_dump(s, nlh, chain_cb, &cd)) == 0 || errno != EINTR)
-			break;
-	}
-	if (r == -1) {
-		seterr(err, errlen, "list chains of %s: %s", table,
+	if (nft_list(s, &chain_kind, family, table, &list) == -1)
+		return err_set(err, errlen, "list chains of %s: %s", table,
 		    strerror(errno));
-		if (cd.list != NULL)
-			nftnl_chain_list_free(cd.list);
-		return -1;
-	}
-	*out = cd.list;
+	*out = list;
 	return 0;
 }
 
-struct rule_dump {
-	const char *table;
-	struct nftnl_rule_list *list;
-};
+static void *
+rule_list_new(void)
+{
+	return nftnl_rule_list_alloc();
+}
+
+static void
+rule_list_free(void *list)
+{
+	nftnl_rule_list_free(list);
+}
 
 static int
-rule_cb(const struct nlmsghdr *nlh, void *arg)
+rule_parse(const struct nlmsghdr *nlh, const char *table, void *list)
 {
-	struct rule_dump *rd = arg;
 	struct nftnl_rule *r;
 
 	if ((r = nftnl_rule_alloc()) == NULL)
@@ -555,62 +606,47 @@ rule_cb(const struct nlmsghdr *nlh, void *arg)
 		errno = EPROTO;
 		return -1;
 	}
-	if (strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), rd->table) != 0) {
+	if (strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), table) != 0)
 		nftnl_rule_free(r);
-		return 0;
-	}
-	nftnl_rule_list_add_tail(r, rd->list);
+	else
+		nftnl_rule_list_add_tail(r, list);
 	return 0;
 }
+
+static const struct nft_kind rule_kind = {
+	NFT_MSG_GETRULE, NFTA_RULE_TABLE, rule_list_new,
+	rule_list_free, rule_parse,
+};
 
 int
 nft_get_rules(struct nft_sock *s, uint16_t family, const char *table,
     struct nftnl_rule_list **out, char *err, size_t errlen)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct rule_dump rd = { .table = table };
-	struct nftnl_rule *filter;
-	int i, r = -1;
+	void *list;
 
 	*out = NULL;
-	if ((filter = nftnl_rule_alloc()) == NULL) {
-		seterr(err, errlen, "list rules: %s", strerror(errno));
-		return -1;
-	}
-	nftnl_rule_set_str(filter, NFTNL_RULE_TABLE, table);
-	for (i = 0; i < NFT_DUMP_TRIES; i++) {
-		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf,
-		    NFT_MSG_GETRULE, family, NLM_F_DUMP, s->seq);
-
-		nftnl_rule_nlmsg_build_payload(nlh, filter);
-		if (rd.list != NULL)
-			nftnl_rule_list_free(rd.list);
-		if ((rd.list = nftnl_rule_list_alloc()) == NULL)
-			break;
-		if ((r = nft_dump(s, nlh, rule_cb, &rd)) == 0 || errno != EINTR)
-			break;
-	}
-	nftnl_rule_free(filter);
-	if (r == -1) {
-		seterr(err, errlen, "list rules of %s: %s", table,
+	if (nft_list(s, &rule_kind, family, table, &list) == -1)
+		return err_set(err, errlen, "list rules of %s: %s", table,
 		    strerror(errno));
-		if (rd.list != NULL)
-			nftnl_rule_list_free(rd.list);
-		return -1;
-	}
-	*out = rd.list;
+	*out = list;
 	return 0;
 }
 
-struct set_dump {
-	const char *table;
-	struct nftnl_set_list *list;
-};
+static void *
+set_list_new(void)
+{
+	return nftnl_set_list_alloc();
+}
+
+static void
+set_list_free(void *list)
+{
+	nftnl_set_list_free(list);
+}
 
 static int
-set_cb(const struct nlmsghdr *nlh, void *arg)
+set_parse(const struct nlmsghdr *nlh, const char *table, void *list)
 {
-	struct set_dump *sd = arg;
 	struct nftnl_set *st;
 
 	if ((st = nftnl_set_alloc()) == NULL)
@@ -620,50 +656,29 @@ set_cb(const struct nlmsghdr *nlh, void *arg)
 		errno = EPROTO;
 		return -1;
 	}
-	if (strcmp(nftnl_set_get_str(st, NFTNL_SET_TABLE), sd->table) != 0) {
+	if (strcmp(nftnl_set_get_str(st, NFTNL_SET_TABLE), table) != 0)
 		nftnl_set_free(st);
-		return 0;
-	}
-	nftnl_set_list_add_tail(st, sd->list);
+	else
+		nftnl_set_list_add_tail(st, list);
 	return 0;
 }
+
+static const struct nft_kind set_kind = {
+	NFT_MSG_GETSET, NFTA_SET_TABLE, set_list_new, set_list_free,
+	set_parse,
+};
 
 int
 nft_get_sets(struct nft_sock *s, uint16_t family, const char *table,
     struct nftnl_set_list **out, char *err, size_t errlen)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct set_dump sd = { .table = table };
-	struct nftnl_set *filter;
-	int i, r = -1;
+	void *list;
 
 	*out = NULL;
-	if ((filter = nftnl_set_alloc()) == NULL) {
-		seterr(err, errlen, "list sets: %s", strerror(errno));
-		return -1;
-	}
-	nftnl_set_set_str(filter, NFTNL_SET_TABLE, table);
-	for (i = 0; i < NFT_DUMP_TRIES; i++) {
-		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf,
-		    NFT_MSG_GETSET, family, NLM_F_DUMP, s->seq);
-
-		nftnl_set_nlmsg_build_payload(nlh, filter);
-		if (sd.list != NULL)
-			nftnl_set_list_free(sd.list);
-		if ((sd.list = nftnl_set_list_alloc()) == NULL)
-			break;
-		if ((r = nft_dump(s, nlh, set_cb, &sd)) == 0 || errno != EINTR)
-			break;
-	}
-	nftnl_set_free(filter);
-	if (r == -1) {
-		seterr(err, errlen, "list sets of %s: %s", table,
+	if (nft_list(s, &set_kind, family, table, &list) == -1)
+		return err_set(err, errlen, "list sets of %s: %s", table,
 		    strerror(errno));
-		if (sd.list != NULL)
-			nftnl_set_list_free(sd.list);
-		return -1;
-	}
-	*out = sd.list;
+	*out = list;
 	return 0;
 }
 
@@ -689,7 +704,7 @@ nft_get_elems(struct nft_sock *s, struct nftnl_set *set, char *err,
 	    s->seq);
 	nftnl_set_elems_nlmsg_build_payload(nlh, set);
 	if (nft_dump(s, nlh, elem_cb, set) == -1) {
-		seterr(err, errlen, "list elements of set %s: %s",
+		err_set(err, errlen, "list elements of set %s: %s",
 		    nftnl_set_get_str(set, NFTNL_SET_NAME), strerror(errno));
 		return -1;
 	}

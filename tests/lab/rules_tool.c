@@ -1,6 +1,7 @@
 /*
- * rules-tool: drives rules/ruleset.c and rules/nft.c from the lab tests.
- * It works on the network namespace it runs in (ip netns exec NS ...).
+ * rules-tool: drives the enclave table (rules/ruleset.h, reconcile.h,
+ * counters.h) and rules/nft.c from the lab tests. It works on the network
+ * namespace it runs in (ip netns exec NS ...).
  *
  *   rules-tool init      [CONFIG]
  *   rules-tool add       [CONFIG] --if IF --mark N --addr A.B.C.D [--addr6 A]
@@ -24,8 +25,14 @@
 #include <unistd.h>
 
 #include "common/ip.h"
+#include "rules/build.h"
+#include "rules/counters.h"
 #include "rules/nft.h"
+#include "rules/reconcile.h"
 #include "rules/ruleset.h"
+#include "rules/state.h"
+#include "rules/table.h"
+#include "rules/txn.h"
 
 #define MAX_LIVE 256
 

@@ -42,7 +42,12 @@
 #include <libnftnl/table.h>
 
 #include "common/ip.h"
+#include "rules/build.h"
+#include "rules/reconcile.h"
 #include "rules/ruleset.h"
+#include "rules/state.h"
+#include "rules/table.h"
+#include "rules/txn.h"
 
 #define SEQ0 1000u
 #define MAXMSG 512
