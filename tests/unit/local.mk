@@ -13,6 +13,8 @@ unit_programs = \
 	tests/unit/test_rtnl \
 	tests/unit/test_name \
 	tests/unit/test_sniff \
+	tests/unit/test_decide \
+	tests/unit/test_resolve \
 	tests/unit/test_phase \
 	tests/unit/test_ctl
 
