@@ -3,7 +3,7 @@
 #include <unistd.h>
 
 #include "common/audit.h"
-#include "config.h"
+#include <config.h>
 #include "ctl/ctl.h"
 #include "netns/ns.h"
 #include "rules/dump.h"

@@ -39,6 +39,8 @@ resolved_add(struct resolved_table *t, const char *name,
 
 	if (ttl_s > RESOLVED_TTL_MAX)
 		ttl_s = RESOLVED_TTL_MAX;
+	if (ttl_s < RESOLVED_TTL_MIN)
+		ttl_s = RESOLVED_TTL_MIN;
 	for (i = 0; i < t->n; i++) {
 		e = &t->v[i];
 		if (ip_equal(&e->addr, addr) && strcmp(e->name, name) == 0) {

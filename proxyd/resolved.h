@@ -17,6 +17,9 @@
 
 #define RESOLVED_MAX 1024
 #define RESOLVED_TTL_MAX 3600	/* seconds; longer TTLs are capped */
+/* Shorter TTLs (often 0) are raised: a client connects right after its
+ * lookup, and the answer must still count as ours when it does. */
+#define RESOLVED_TTL_MIN 30
 
 struct resolved_entry {
 	struct ip_addr addr;

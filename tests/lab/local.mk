@@ -2,6 +2,7 @@
 # root and print a TAP SKIP with the reason otherwise. The *-tool programs
 # drive the C libraries from the shell tests.
 lab_tests = \
+	tests/lab/proxyd.sh \
 	tests/lab/smoke.sh \
 	tests/lab/netns.sh \
 	tests/lab/rules.sh \

@@ -15,6 +15,13 @@ unit_programs = \
 	tests/unit/test_sniff \
 	tests/unit/test_decide \
 	tests/unit/test_resolve \
+	tests/unit/test_tls \
+	tests/unit/test_sessions \
+	tests/unit/test_relay \
+	tests/unit/test_events \
+	tests/unit/test_ctlmsg \
+	tests/unit/test_config \
+	tests/unit/test_http \
 	tests/unit/test_phase \
 	tests/unit/test_ctl
 

@@ -146,6 +146,7 @@ test_literal_needs_our_resolution(void **state)
 	assert_string_equal(decide_reason_name(d.reason), "unresolved_destination");
 
 	assert_int_equal(resolved_add(&f->rt, "allowed.test", &a, 60, f->ctx.now_ms), 0);
+	/* (60 s is above RESOLVED_TTL_MIN, so it is kept as is.) */
 	name(f, "198.18.1.10", 80, &d);
 	assert_int_equal(d.reason, DECIDE_ALLOWED);
 	assert_true(d.have_connect);
@@ -212,14 +213,19 @@ test_resolved_table_bounds(void **state)
 
 	(void)state;
 	resolved_init(&t);
-	assert_int_equal(resolved_add(&t, "a.test", &a, 10, 0), 0);
+	assert_int_equal(resolved_add(&t, "a.test", &a, 40, 0), 0);
 	assert_int_equal(resolved_add(&t, "b.test", &a, 99999, 0), 0);
-	assert_int_equal(resolved_add(&t, "a.test", &a, 20, 0), 0);
+	assert_int_equal(resolved_add(&t, "a.test", &a, 50, 0), 0);
 	assert_int_equal(t.n, 2);
-	assert_int_equal(resolved_names(&t, &a, 15000, names, 4), 2);
-	assert_int_equal(resolved_names(&t, &a, 25000, names, 4), 1);
+	assert_int_equal(resolved_names(&t, &a, 45000, names, 4), 2);
+	assert_int_equal(resolved_names(&t, &a, 55000, names, 4), 1);
 	assert_string_equal(names[0], "b.test");
-	/* TTLs are capped. */
+	/* A TTL of 0 still counts for RESOLVED_TTL_MIN; long TTLs are capped. */
+	assert_int_equal(resolved_add(&t, "zero.test", &a, 0, 0), 0);
+	assert_int_equal(resolved_names(&t, &a, RESOLVED_TTL_MIN * 1000 - 1,
+	    names, 4), 3);
+	assert_int_equal(resolved_names(&t, &a, RESOLVED_TTL_MIN * 1000,
+	    names, 4), 2);
 	assert_int_equal(resolved_names(&t, &a,
 	    (uint64_t)RESOLVED_TTL_MAX * 1000 + 1, names, 4), 0);
 

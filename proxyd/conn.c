@@ -1,0 +1,733 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/hostname.h"
+#include "common/log.h"
+#include "proxyd/conn.h"
+#include "proxyd/decide.h"
+#include "proxyd/http.h"
+#include "proxyd/httpflow.h"
+#include "proxyd/relay.h"
+#include "proxyd/resolve.h"
+#include "proxyd/sniff.h"
+#include "proxyd/tls.h"
+#include "proxyd/worker.h"
+#include "rules/policy.h"
+
+/* How long a refused client gets to read our answer before we close. */
+#define LINGER_MS 1000
+
+enum conn_state {
+	CONN_SNIFF = 0,
+	CONN_RESOLVE,
+	CONN_CONNECT,
+	CONN_RELAY,
+	CONN_LINGER,
+};
+
+struct conn {
+	TAILQ_ENTRY(conn) link;
+	struct worker *w;
+	struct server_config *sc;
+	struct px_session *s;
+	int cfd;
+	int ufd;
+	enum conn_state state;
+	struct ip_addr src;
+	struct ip_addr odst;
+	uint16_t sport;
+	uint16_t oport;
+	char *buf;			/* client bytes read while sniffing */
+	size_t len;
+	size_t cap;
+	struct event *ev;
+	struct event *timer;
+	struct resolve_req *rreq;
+	struct decision d;
+	enum ctl_proto proto;
+	struct relay *relay;
+	struct httpflow *hf;
+	int counted;			/* holds a slot in the limits */
+};
+
+static void conn_close(struct conn *c);
+static void conn_decided(struct conn *c);
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+ms_to_tv(unsigned int ms, struct timeval *tv)
+{
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+}
+
+static const struct config_limits *
+conn_limits(const struct conn *c)
+{
+	return &c->sc->cfg->limits;
+}
+
+/* One event per decision, from what the connection knows now. */
+static void
+conn_event(struct conn *c, enum ctl_event_type type, const char *reason,
+    uint64_t up, uint64_t down)
+{
+	struct ctl_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.type = type;
+	if (c->s != NULL) {
+		snprintf(e.session, sizeof(e.session), "%s", c->s->id);
+		snprintf(e.tenant, sizeof(e.tenant), "%s", c->s->tenant);
+	}
+	e.source = c->src;
+	snprintf(e.host, sizeof(e.host), "%s", c->d.host);
+	e.port = c->oport;
+	e.proto = c->proto;
+	snprintf(e.reason, sizeof(e.reason), "%s", reason);
+	e.orig_dst.addr = c->odst;
+	e.orig_dst.port = c->oport;
+	if (c->d.have_connect) {
+		e.connected.addr = c->d.connect;
+		e.connected.port = c->oport;
+	}
+	e.bytes_up = up;
+	e.bytes_down = down;
+	events_emit(c->w->srv->events, &e);
+	if (type == CTL_EVENT_EGRESS_DENIED)
+		atomic_fetch_add(&c->w->srv->denied_total, 1);
+	else
+		atomic_fetch_add(&c->w->srv->allowed_total, 1);
+}
+
+/* An RST, so a raw client sees a refusal rather than a clean end. */
+static void
+close_reset(int fd)
+{
+	struct linger lg = { 1, 0 };
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+static void
+linger_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	char sink[4096];
+	ssize_t n;
+
+	if (what & EV_TIMEOUT) {
+		conn_close(c);
+		return;
+	}
+	n = read(fd, sink, sizeof(sink));
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		conn_close(c);
+}
+
+/*
+ * Sends a short answer and closes gently: half-close, then discard what
+ * the client still sends for a moment, so unread request bytes do not turn
+ * our close into a reset that eats the answer.
+ */
+static void
+conn_answer_and_close(struct conn *c, const void *msg, size_t len)
+{
+	struct timeval tv;
+
+	if (len > 0 && write(c->cfd, msg, len) < 0)
+		log_debug("answer to client: %s", strerror(errno));
+	shutdown(c->cfd, SHUT_WR);
+	event_free(c->ev);
+	c->ev = event_new(c->w->base, c->cfd, EV_READ | EV_PERSIST,
+	    linger_read_cb, c);
+	if (c->ev == NULL) {
+		conn_close(c);
+		return;
+	}
+	c->state = CONN_LINGER;
+	ms_to_tv(LINGER_MS, &tv);
+	event_add(c->ev, &tv);
+	if (c->timer != NULL)
+		event_del(c->timer);
+}
+
+/* The refusal each protocol understands: 403 text for HTTP, a fatal
+ * alert for TLS, a reset for anything else. */
+static void
+conn_deny(struct conn *c, enum decide_reason reason, int http_status)
+{
+	const char *why = decide_reason_name(reason);
+	uint8_t alert[7];
+	char *resp;
+	size_t len;
+
+	decide_deny(&c->d, reason);
+	conn_event(c, CTL_EVENT_EGRESS_DENIED, why, 0, 0);
+	switch (c->proto) {
+	case CTL_PROTO_HTTP:
+		resp = httpflow_deny_response(http_status ? http_status : 403,
+		    c->d.host, c->oport, why, &len);
+		conn_answer_and_close(c, resp, resp ? len : 0);
+		free(resp);
+		return;
+	case CTL_PROTO_TLS:
+		len = tls_alert_record(alert, TLS_ALERT_FATAL,
+		    reason == DECIDE_BAD_REQUEST ? TLS_ALERT_DECODE_ERROR :
+		    TLS_ALERT_ACCESS_DENIED);
+		conn_answer_and_close(c, alert, len);
+		return;
+	default:
+		close_reset(c->cfd);
+		c->cfd = -1;
+		conn_close(c);
+		return;
+	}
+}
+
+static void
+conn_relay_done(struct relay *r, const struct relay_result *res, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)r;
+	conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "allowed", res->bytes_up,
+	    res->bytes_down);
+	conn_close(c);
+}
+
+static void
+http_denied_cb(void *arg, enum decide_reason reason, const char *host,
+    uint16_t port, int status)
+{
+	struct conn *c = arg;
+
+	(void)status;
+	snprintf(c->d.host, sizeof(c->d.host), "%s", host);
+	c->oport = port;
+	conn_event(c, CTL_EVENT_EGRESS_DENIED, decide_reason_name(reason), 0, 0);
+}
+
+static void
+http_done_cb(void *arg, uint64_t up, uint64_t down, int error)
+{
+	struct conn *c = arg;
+
+	(void)error;
+	conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "allowed", up, down);
+	conn_close(c);
+}
+
+/* Upstream connected: hand both sockets to the relay that fits. */
+static void
+conn_start_relay(struct conn *c)
+{
+	const struct config_limits *lim = conn_limits(c);
+	static const struct httpflow_cb hcb = { http_denied_cb, http_done_cb };
+	struct relay_opts ro;
+	struct httpflow_opts ho;
+	struct http_limits hl;
+
+	event_free(c->ev);
+	c->ev = NULL;
+	if (c->timer != NULL)
+		event_del(c->timer);
+	c->state = CONN_RELAY;
+	if (c->proto == CTL_PROTO_HTTP) {
+		memset(&hl, 0, sizeof(hl));
+		hl.max_head = lim->max_header_bytes;
+		hl.default_port = 80;
+		memset(&ho, 0, sizeof(ho));
+		ho.prefix = c->buf;
+		ho.prefix_len = c->len;
+		ho.limits = &hl;
+		ho.host = c->d.host;
+		ho.port = c->oport;
+		ho.idle_ms = lim->idle_timeout_ms;
+		c->hf = httpflow_new(c->w->base, c->cfd, c->ufd, &ho, &hcb, c);
+		c->cfd = c->ufd = -1;
+		if (c->hf == NULL) {
+			conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "proxy_error", 0, 0);
+			conn_close(c);
+		}
+		return;
+	}
+	memset(&ro, 0, sizeof(ro));
+	ro.prefix = c->buf;
+	ro.prefix_len = c->len;
+	ro.idle_ms = lim->idle_timeout_ms;
+	c->relay = relay_new(c->w->base, c->cfd, c->ufd, &ro, conn_relay_done, c);
+	if (c->relay == NULL) {
+		conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "proxy_error", 0, 0);
+		conn_close(c);
+		return;
+	}
+	c->cfd = c->ufd = -1;
+}
+
+/* Allowed by policy, but the upstream could not be reached. */
+static void
+conn_upstream_failed(struct conn *c, int err)
+{
+	static const char bad_gateway[] =
+	    "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\n"
+	    "Connection: close\r\nContent-Length: 42\r\n\r\n"
+	    "Enclave: the allowed host did not answer.\n";
+
+	log_debug("connect upstream: %s", strerror(err));
+	conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "upstream_unreachable", 0, 0);
+	if (c->proto == CTL_PROTO_HTTP) {
+		conn_answer_and_close(c, bad_gateway, sizeof(bad_gateway) - 1);
+		return;
+	}
+	close_reset(c->cfd);
+	c->cfd = -1;
+	conn_close(c);
+}
+
+static void
+connect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	int err = 0;
+	socklen_t el = sizeof(err);
+
+	if (what & EV_TIMEOUT) {
+		conn_upstream_failed(c, ETIMEDOUT);
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == -1)
+		err = errno;
+	if (err != 0) {
+		conn_upstream_failed(c, err);
+		return;
+	}
+	conn_start_relay(c);
+}
+
+/* Connects to the address this proxy chose, never the client's pick. */
+static void
+conn_connect(struct conn *c)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t sl;
+	struct timeval tv;
+
+	memset(&ss, 0, sizeof(ss));
+	if (c->d.connect.family == AF_INET) {
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, c->d.connect.a, 4);
+		sin->sin_port = htons(c->oport);
+		sl = sizeof(*sin);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, c->d.connect.a, 16);
+		sin6->sin6_port = htons(c->oport);
+		sl = sizeof(*sin6);
+	}
+	c->ufd = socket(c->d.connect.family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (c->ufd == -1) {
+		conn_upstream_failed(c, errno);
+		return;
+	}
+	if (connect(c->ufd, (struct sockaddr *)&ss, sl) == -1 &&
+	    errno != EINPROGRESS) {
+		conn_upstream_failed(c, errno);
+		return;
+	}
+	c->state = CONN_CONNECT;
+	event_free(c->ev);
+	c->ev = event_new(c->w->base, c->ufd, EV_WRITE, connect_cb, c);
+	if (c->ev == NULL) {
+		conn_upstream_failed(c, ENOMEM);
+		return;
+	}
+	ms_to_tv(conn_limits(c)->connect_timeout_ms, &tv);
+	event_add(c->ev, &tv);
+}
+
+static void
+resolve_done_cb(const struct resolve_answer *ans, void *arg)
+{
+	struct conn *c = arg;
+	struct decide_ctx ctx;
+	size_t i;
+
+	c->rreq = NULL;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.allow = c->s->allow;
+	ctx.exempt = &c->sc->cfg->exempt;
+	ctx.now_ms = now_ms();
+	decide_addrs(&ctx, ans->addrs, ans->status == 0 ? ans->n : 0, &c->odst,
+	    &c->d);
+	if (c->d.reason != DECIDE_ALLOWED) {
+		conn_deny(c, c->d.reason, 0);
+		return;
+	}
+	/* These answers are what raw TCP and IP literals may reach later. */
+	for (i = 0; i < ans->n; i++)
+		if (!ip_class_blocked(ip_classify(&ans->addrs[i], ctx.exempt)))
+			px_session_resolved_add(c->s, c->d.host, &ans->addrs[i],
+			    ans->ttls[i], ctx.now_ms);
+	conn_connect(c);
+}
+
+static void
+conn_decided(struct conn *c)
+{
+	if (c->d.reason != DECIDE_ALLOWED) {
+		conn_deny(c, c->d.reason, 0);
+		return;
+	}
+	if (c->d.need_resolve) {
+		c->state = CONN_RESOLVE;
+		if (c->ev != NULL)
+			event_del(c->ev);
+		if (c->timer != NULL)
+			event_del(c->timer);
+		c->rreq = resolver_lookup(c->w->resolver, c->d.host,
+		    resolve_done_cb, c);
+		return;
+	}
+	conn_connect(c);
+}
+
+static void
+decide_ctx_init(struct conn *c, struct decide_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->allow = c->s->allow;
+	ctx->exempt = &c->sc->cfg->exempt;
+	ctx->resolved = &c->s->resolved;
+	ctx->now_ms = now_ms();
+}
+
+/* Raw TCP, TLS without SNI, HTTP without Host: the destination alone. */
+static void
+judge_dest(struct conn *c)
+{
+	struct decide_ctx ctx;
+
+	decide_ctx_init(c, &ctx);
+	pthread_mutex_lock(&c->s->lock);
+	decide_dest(&ctx, &c->odst, c->oport, &c->d);
+	pthread_mutex_unlock(&c->s->lock);
+	conn_decided(c);
+}
+
+/* The event's host for a name we will not use: canonical if it is one,
+ * else printable and bounded. */
+static void
+conn_set_host(struct conn *c, const char *host, size_t len)
+{
+	size_t i, n = len < 64 ? len : 64;
+
+	if (hostname_canon(host, len, c->d.host, NULL) != -1)
+		return;
+	for (i = 0; i < n; i++)
+		c->d.host[i] = (host[i] > 0x20 && host[i] < 0x7f) ? host[i] : '?';
+	c->d.host[n] = '\0';
+}
+
+static void
+judge_name(struct conn *c, const char *host, size_t len)
+{
+	struct decide_ctx ctx;
+
+	decide_ctx_init(c, &ctx);
+	pthread_mutex_lock(&c->s->lock);
+	decide_name(&ctx, host, len, c->oport, &c->d);
+	pthread_mutex_unlock(&c->s->lock);
+	if (c->d.host[0] == '\0')
+		conn_set_host(c, host, len);
+	conn_decided(c);
+}
+
+static void
+judge_http(struct conn *c, const struct http_req *req)
+{
+	const char *host = c->buf + req->host.host.off;
+
+	c->proto = CTL_PROTO_HTTP;
+	if (!req->host.present) {
+		judge_dest(c);
+		return;
+	}
+	if (req->method == HTTP_METHOD_CONNECT) {
+		/* CONNECT belongs on the explicit proxy port. */
+		conn_set_host(c, host, req->host.host.len);
+		conn_deny(c, DECIDE_BAD_REQUEST, 405);
+		return;
+	}
+	if (req->host.port != c->oport) {
+		conn_set_host(c, host, req->host.host.len);
+		conn_deny(c, DECIDE_HOST_PORT_MISMATCH, 0);
+		return;
+	}
+	if (req->host.ip_literal) {
+		char lit[HOSTNAME_MAX + 3];
+
+		/* The parser stripped the brackets; decide_name wants them. */
+		snprintf(lit, sizeof(lit), "[%.*s]", (int)req->host.host.len, host);
+		judge_name(c, lit, strlen(lit));
+		return;
+	}
+	judge_name(c, host, req->host.host.len);
+}
+
+static void
+judge_tls(struct conn *c, const struct tls_hello *h)
+{
+	c->proto = CTL_PROTO_TLS;
+	if (h->has_ech) {
+		if (h->has_sni)
+			conn_set_host(c, h->sni, h->sni_len);
+		conn_deny(c, DECIDE_ECH, 0);
+		return;
+	}
+	if (!h->has_sni) {
+		judge_dest(c);
+		return;
+	}
+	judge_name(c, h->sni, h->sni_len);
+}
+
+/* What the bytes so far say; returns 1 once a decision was started. */
+static int
+conn_sniff(struct conn *c, int final)
+{
+	struct http_req *req;
+	struct http_limits hl;
+	enum sniff_kind k = sniff_classify((const uint8_t *)c->buf, c->len);
+
+	if (k == SNIFF_HTTP) {
+		c->proto = CTL_PROTO_HTTP;
+		if ((req = malloc(sizeof(*req))) == NULL) {
+			conn_close(c);
+			return 1;
+		}
+		memset(&hl, 0, sizeof(hl));
+		hl.max_head = c->cap;
+		switch (http_parse_head(c->buf, c->len, &hl, req)) {
+		case HTTP_OK:
+			judge_http(c, req);
+			free(req);
+			return 1;
+		case HTTP_BAD:
+			conn_deny(c, DECIDE_BAD_REQUEST, req->status);
+			free(req);
+			return 1;
+		default:
+			free(req);
+			if (!final && c->len < c->cap)
+				return 0;
+			conn_deny(c, DECIDE_BAD_REQUEST, c->len < c->cap ? 400 : 431);
+			return 1;
+		}
+	}
+	if (k == SNIFF_TLS) {
+		c->proto = CTL_PROTO_TLS;
+		switch (tls_parse_client_hello((const uint8_t *)c->buf, c->len,
+		    NULL, c->w->hello)) {
+		case TLS_OK:
+			judge_tls(c, c->w->hello);
+			return 1;
+		case TLS_BAD:
+			conn_deny(c, DECIDE_BAD_REQUEST, 0);
+			return 1;
+		default:
+			if (!final && c->len < c->cap)
+				return 0;
+			conn_deny(c, DECIDE_BAD_REQUEST, 0);
+			return 1;
+		}
+	}
+	if (k == SNIFF_NEED_MORE && !final && c->len < c->cap)
+		return 0;
+	c->proto = CTL_PROTO_TCP;
+	judge_dest(c);
+	return 1;
+}
+
+static void
+sniff_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	ssize_t n;
+
+	if (what & EV_TIMEOUT) {
+		/* Silent or unrecognised within the sniff timeout: raw TCP. */
+		conn_sniff(c, 1);
+		return;
+	}
+	n = read(fd, c->buf + c->len, c->cap - c->len);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		/* Gone before saying anything we could judge. */
+		conn_close(c);
+		return;
+	}
+	if (n < 0)
+		return;
+	c->len += (size_t)n;
+	/* An HTTP head can only complete at a newline: a client dribbling a
+	 * byte at a time must not cost a full re-parse per byte. */
+	if (c->len < c->cap && c->len > (size_t)n &&
+	    sniff_classify((const uint8_t *)c->buf, c->len) == SNIFF_HTTP &&
+	    memchr(c->buf + c->len - n, '\n', (size_t)n) == NULL)
+		return;
+	conn_sniff(c, 0);
+}
+
+/* The destination the sandbox dialled, before the nft redirect. */
+static int
+original_dst(int fd, int family, struct ip_addr *dst, uint16_t *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int rc;
+
+	if (family == AF_INET)
+		rc = getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &ss, &sl);
+	else
+		rc = getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &ss, &sl);
+	if (rc == -1)
+		return -1;
+	if (ip_from_sockaddr((struct sockaddr *)&ss, dst) == -1)
+		return -1;
+	*port = ss.ss_family == AF_INET ?
+	    ntohs(((struct sockaddr_in *)&ss)->sin_port) :
+	    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+void
+conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
+    socklen_t peerlen)
+{
+	struct conn *c;
+	struct timeval tv;
+	unsigned int cap;
+
+	(void)peerlen;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close_reset(fd);
+		return;
+	}
+	c->w = w;
+	c->cfd = fd;
+	c->ufd = -1;
+	c->proto = CTL_PROTO_TCP;
+	c->sc = server_config_get(w->srv);
+	TAILQ_INSERT_TAIL(&w->conns, c, link);
+	w->nconns++;
+	evutil_make_socket_nonblocking(fd);
+	if (ip_from_sockaddr(peer, &c->src) == -1 ||
+	    original_dst(fd, peer->sa_family, &c->odst, &c->oport) == -1) {
+		log_warn("accept: no original destination");
+		close_reset(c->cfd);
+		c->cfd = -1;
+		conn_close(c);
+		return;
+	}
+	c->sport = peer->sa_family == AF_INET ?
+	    ntohs(((const struct sockaddr_in *)peer)->sin_port) :
+	    ntohs(((const struct sockaddr_in6 *)peer)->sin6_port);
+	ip_format(&c->odst, c->d.host, sizeof(c->d.host));
+
+	if ((c->s = session_table_lookup(w->srv->sessions, &c->src)) == NULL) {
+		conn_deny(c, DECIDE_UNKNOWN_SOURCE, 0);
+		return;
+	}
+	/* Limits: a clean refusal with an event, never unbounded growth. */
+	c->counted = 1;
+	atomic_fetch_add(&w->srv->conns, 1);
+	atomic_fetch_add(&c->s->conns, 1);
+	if (atomic_load(&w->srv->conns) > conn_limits(c)->max_connections ||
+	    atomic_load(&c->s->conns) > (c->s->max_connections ?
+	    c->s->max_connections : conn_limits(c)->max_connections_per_session)) {
+		conn_deny(c, DECIDE_LIMIT, 0);
+		return;
+	}
+	cap = conn_limits(c)->sniff_max_bytes;
+	if (cap > RELAY_PREFIX_MAX)
+		cap = RELAY_PREFIX_MAX;
+	c->cap = cap;
+	if ((c->buf = malloc(cap)) == NULL) {
+		conn_close(c);
+		return;
+	}
+	c->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, sniff_read_cb, c);
+	if (c->ev == NULL) {
+		conn_close(c);
+		return;
+	}
+	ms_to_tv(conn_limits(c)->sniff_timeout_ms, &tv);
+	/* The read event's timeout is the sniff timer; it is replaced when
+	 * the connection moves on. */
+	event_add(c->ev, &tv);
+}
+
+/* The one teardown: every path of every connection ends here. */
+static void
+conn_close(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	if (c->rreq != NULL)
+		resolve_cancel(c->rreq);
+	relay_free(c->relay);
+	httpflow_free(c->hf);
+	if (c->ev != NULL)
+		event_free(c->ev);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	if (c->cfd >= 0)
+		close(c->cfd);
+	if (c->ufd >= 0)
+		close(c->ufd);
+	if (c->counted) {
+		atomic_fetch_sub(&w->srv->conns, 1);
+		if (c->s != NULL)
+			atomic_fetch_sub(&c->s->conns, 1);
+	}
+	px_session_unref(c->s);
+	server_config_put(c->sc);
+	free(c->buf);
+	TAILQ_REMOVE(&w->conns, c, link);
+	w->nconns--;
+	free(c);
+}
+
+void
+conn_close_all(struct worker *w)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&w->conns)) != NULL)
+		conn_close(c);
+}

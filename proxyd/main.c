@@ -1,0 +1,7 @@
+#include "proxyd/daemon.h"
+
+int
+main(int argc, char **argv)
+{
+	return proxyd_main(argc, argv);
+}

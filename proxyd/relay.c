@@ -1,0 +1,496 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "proxyd/relay.h"
+
+/* Most bytes one callback moves in one direction before it yields, so one
+ * fast connection cannot starve the others on the same loop. */
+#define RELAY_BUDGET	(256 * 1024)
+
+/*
+ * One direction: src → pipe → dst, or src → buf → dst after a fallback.
+ * buf also carries the prefix. Whatever is in flight (buf_len + inpipe) is
+ * at most cap (or the prefix length): src is read only when nothing is in
+ * flight, and dst is written until it would block.
+ */
+struct relay_dir {
+	struct relay *r;
+	int src;
+	int dst;
+	enum relay_side src_side;
+	enum relay_side dst_side;
+	int pipe[2];
+	size_t cap;
+	size_t inpipe;
+	uint8_t *buf;
+	size_t buf_size;
+	size_t buf_off;
+	size_t buf_len;
+	bool copy;		/* splice refused: read/write through buf */
+	bool eof;		/* src said end of stream */
+	bool shut;		/* ... and dst was told with shutdown() */
+	bool rd_on;
+	bool wr_on;
+	struct event *rd;	/* src readable */
+	struct event *wr;	/* dst writable */
+	uint64_t bytes;
+	size_t peak;
+};
+
+struct relay {
+	int client_fd;
+	int upstream_fd;
+	struct relay_dir up;
+	struct relay_dir down;
+	struct event *idle_ev;
+	unsigned int idle_ms;
+	uint64_t last_ms;
+	bool finished;
+	relay_done_cb done;
+	void *arg;
+};
+
+static uint64_t
+relay_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static size_t
+dir_inflight(const struct relay_dir *d)
+{
+	return d->buf_len + d->inpipe;
+}
+
+/* An abortive close: the peer gets a RST, not a FIN it would take for a
+ * clean end of stream. */
+static void
+relay_close_fd(int *fd, bool reset)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (*fd == -1)
+		return;
+	if (reset)
+		(void)setsockopt(*fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(*fd);
+	*fd = -1;
+}
+
+static void
+dir_release(struct relay_dir *d)
+{
+	if (d->rd != NULL)
+		event_free(d->rd);
+	if (d->wr != NULL)
+		event_free(d->wr);
+	d->rd = d->wr = NULL;
+	d->rd_on = d->wr_on = false;
+	if (d->pipe[0] != -1)
+		close(d->pipe[0]);
+	if (d->pipe[1] != -1)
+		close(d->pipe[1]);
+	d->pipe[0] = d->pipe[1] = -1;
+	free(d->buf);
+	d->buf = NULL;
+	d->buf_size = d->buf_off = d->buf_len = d->inpipe = 0;
+}
+
+/* Releases every kernel resource; the struct stays for relay_free(). */
+static void
+relay_release(struct relay *r, bool reset)
+{
+	if (r->idle_ev != NULL)
+		event_free(r->idle_ev);
+	r->idle_ev = NULL;
+	dir_release(&r->up);
+	dir_release(&r->down);
+	relay_close_fd(&r->client_fd, reset);
+	relay_close_fd(&r->upstream_fd, reset);
+}
+
+/* Always returns -1 so callers can `return relay_finish(...)`; after it the
+ * relay may be freed already (done may call relay_free). */
+static int
+relay_finish(struct relay *r, enum relay_reason reason, int error,
+    enum relay_side side)
+{
+	struct relay_result res;
+	bool reset;
+
+	reset = reason == RELAY_ERROR || reason == RELAY_ABORTED ||
+	    (reason == RELAY_IDLE &&
+	    (dir_inflight(&r->up) > 0 || dir_inflight(&r->down) > 0));
+	memset(&res, 0, sizeof(res));
+	res.bytes_up = r->up.bytes;
+	res.bytes_down = r->down.bytes;
+	res.reason = reason;
+	res.error = reason == RELAY_ERROR ? error : 0;
+	res.side = reason == RELAY_ERROR ? side : RELAY_SIDE_NONE;
+	relay_release(r, reset);
+	r->finished = true;
+	r->done(r, &res, r->arg);
+	return -1;
+}
+
+/* Read src only when nothing is in flight, write dst only while something
+ * is: that is the whole of backpressure. */
+static int
+dir_arm(struct relay_dir *d)
+{
+	bool busy = dir_inflight(d) > 0;
+	bool want_rd = !busy && !d->eof;
+	bool want_wr = busy;
+
+	if (want_rd != d->rd_on) {
+		if ((want_rd ? event_add(d->rd, NULL) : event_del(d->rd)) == -1)
+			return -1;
+		d->rd_on = want_rd;
+	}
+	if (want_wr != d->wr_on) {
+		if ((want_wr ? event_add(d->wr, NULL) : event_del(d->wr)) == -1)
+			return -1;
+		d->wr_on = want_wr;
+	}
+	return 0;
+}
+
+/* splice() said EINVAL: this fd pair can't be spliced, so move what is in
+ * the pipe to a buffer and read/write from now on. buf is empty here. */
+static int
+dir_fallback(struct relay_dir *d)
+{
+	ssize_t n;
+
+	if (d->buf_size < d->cap) {
+		free(d->buf);
+		d->buf_size = 0;
+		if ((d->buf = malloc(d->cap)) == NULL)
+			return -1;
+		d->buf_size = d->cap;
+	}
+	d->buf_off = d->buf_len = 0;
+	while (d->inpipe > 0) {
+		n = read(d->pipe[0], d->buf + d->buf_len, d->inpipe);
+		if (n <= 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		d->buf_len += (size_t)n;
+		d->inpipe -= (size_t)n;
+	}
+	close(d->pipe[0]);
+	close(d->pipe[1]);
+	d->pipe[0] = d->pipe[1] = -1;
+	d->copy = true;
+	return 0;
+}
+
+static int
+dir_fail(struct relay_dir *d, int error, enum relay_side side)
+{
+	return relay_finish(d->r, RELAY_ERROR, error, side);
+}
+
+/* Moves bytes until a side would block, src ends or the budget is spent.
+ * Returns -1 when the relay finished (it may be freed already). */
+static int
+dir_pump(struct relay_dir *d)
+{
+	struct relay *r = d->r;
+	size_t moved = 0;
+	bool active = false;
+	ssize_t n;
+	int err;
+
+	for (;;) {
+		if (d->buf_len > 0) {
+			n = write(d->dst, d->buf + d->buf_off, d->buf_len);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno == EAGAIN || errno == EWOULDBLOCK)
+					break;
+				return dir_fail(d, errno, d->dst_side);
+			}
+			d->buf_off += (size_t)n;
+			d->buf_len -= (size_t)n;
+			if (d->buf_len == 0 && !d->copy) {
+				/* The prefix is out; don't hold its copy. */
+				free(d->buf);
+				d->buf = NULL;
+				d->buf_size = d->buf_off = 0;
+			} else if (d->buf_len == 0) {
+				d->buf_off = 0;
+			}
+			d->bytes += (uint64_t)n;
+			moved += (size_t)n;
+			active = true;
+			continue;
+		}
+		if (d->inpipe > 0) {
+			n = splice(d->pipe[0], NULL, d->dst, NULL, d->inpipe,
+			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n < 0) {
+				err = errno;
+				if (err == EINTR)
+					continue;
+				if (err == EAGAIN || err == EWOULDBLOCK)
+					break;
+				if (err != EINVAL)
+					return dir_fail(d, err, d->dst_side);
+				if (dir_fallback(d) == 0)
+					continue;
+				return dir_fail(d, errno, RELAY_SIDE_NONE);
+			}
+			d->inpipe -= (size_t)n;
+			d->bytes += (uint64_t)n;
+			moved += (size_t)n;
+			active = true;
+			continue;
+		}
+		if (d->eof) {
+			/* A failing shutdown() means dst is gone already;
+			 * a write in the other direction reports that. */
+			if (!d->shut)
+				(void)shutdown(d->dst, SHUT_WR);
+			d->shut = true;
+			break;
+		}
+		if (moved >= RELAY_BUDGET)
+			break;
+		if (d->copy) {
+			n = read(d->src, d->buf, d->cap);
+			if (n > 0)
+				d->buf_len = (size_t)n;
+		} else {
+			n = splice(d->src, NULL, d->pipe[1], NULL, d->cap,
+			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n > 0)
+				d->inpipe = (size_t)n;
+			if (n < 0 && errno == EINVAL) {
+				if (dir_fallback(d) == 0)
+					continue;
+				return dir_fail(d, errno, RELAY_SIDE_NONE);
+			}
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return dir_fail(d, errno, d->src_side);
+		}
+		if (n == 0) {
+			d->eof = true;
+			continue;
+		}
+		active = true;
+		if (dir_inflight(d) > d->peak)
+			d->peak = dir_inflight(d);
+	}
+	if (active)
+		r->last_ms = relay_now_ms();
+	if (r->up.shut && r->down.shut)
+		return relay_finish(r, RELAY_EOF, 0, RELAY_SIDE_NONE);
+	if (dir_arm(d) == -1)
+		return dir_fail(d, errno, RELAY_SIDE_NONE);
+	return 0;
+}
+
+static void
+dir_on_io(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)dir_pump(arg);
+}
+
+/* One timer per relay, re-armed lazily from the last activity instead of
+ * being reset on every byte. */
+static void
+relay_on_idle(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	struct timeval tv;
+	uint64_t quiet, left;
+
+	(void)fd;
+	(void)what;
+	quiet = relay_now_ms() - r->last_ms;
+	if (quiet >= r->idle_ms) {
+		(void)relay_finish(r, RELAY_IDLE, 0, RELAY_SIDE_NONE);
+		return;
+	}
+	left = r->idle_ms - quiet;
+	tv.tv_sec = (time_t)(left / 1000);
+	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+	if (event_add(r->idle_ev, &tv) == -1)
+		(void)relay_finish(r, RELAY_ERROR, errno, RELAY_SIDE_NONE);
+}
+
+static int
+dir_init(struct relay *r, struct relay_dir *d, struct event_base *base,
+    int src, int dst, size_t cap)
+{
+	d->r = r;
+	d->src = src;
+	d->dst = dst;
+	d->cap = cap;
+	if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		d->pipe[0] = d->pipe[1] = -1;
+		return -1;
+	}
+	/* A smaller pipe still works; cap bounds what is in flight anyway. */
+	(void)fcntl(d->pipe[1], F_SETPIPE_SZ, (int)cap);
+	d->rd = event_new(base, src, EV_READ | EV_PERSIST, dir_on_io, d);
+	d->wr = event_new(base, dst, EV_WRITE | EV_PERSIST, dir_on_io, d);
+	if (d->rd == NULL || d->wr == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+relay_set_nonblock(int fd)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	if (fl & O_NONBLOCK)
+		return 0;
+	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+struct relay *
+relay_new(struct event_base *base, int client_fd, int upstream_fd,
+    const struct relay_opts *opts, relay_done_cb done, void *arg)
+{
+	static const struct relay_opts defaults;
+	struct relay *r;
+	struct timeval tv;
+	size_t cap;
+	int saved;
+
+	if (opts == NULL)
+		opts = &defaults;
+	cap = opts->pipe_bytes != 0 ? opts->pipe_bytes : RELAY_PIPE_DEFAULT;
+	if (base == NULL || done == NULL || client_fd < 0 || upstream_fd < 0 ||
+	    client_fd == upstream_fd || opts->prefix_len > RELAY_PREFIX_MAX ||
+	    (opts->prefix_len > 0 && opts->prefix == NULL) ||
+	    cap < RELAY_PIPE_MIN || cap > RELAY_PIPE_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (relay_set_nonblock(client_fd) == -1 ||
+	    relay_set_nonblock(upstream_fd) == -1)
+		return NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	/* Not ours until we succeed: a failure leaves the sockets open. */
+	r->client_fd = r->upstream_fd = -1;
+	r->up.pipe[0] = r->up.pipe[1] = r->down.pipe[0] = r->down.pipe[1] = -1;
+	r->up.src_side = r->down.dst_side = RELAY_SIDE_CLIENT;
+	r->up.dst_side = r->down.src_side = RELAY_SIDE_UPSTREAM;
+	r->done = done;
+	r->arg = arg;
+	r->idle_ms = opts->idle_ms;
+	r->last_ms = relay_now_ms();
+
+	if (dir_init(r, &r->up, base, client_fd, upstream_fd, cap) == -1 ||
+	    dir_init(r, &r->down, base, upstream_fd, client_fd, cap) == -1)
+		goto fail;
+	if (opts->prefix_len > 0) {
+		if ((r->up.buf = malloc(opts->prefix_len)) == NULL)
+			goto fail;
+		memcpy(r->up.buf, opts->prefix, opts->prefix_len);
+		r->up.buf_size = r->up.buf_len = opts->prefix_len;
+		r->up.peak = opts->prefix_len;
+	}
+	if (r->idle_ms > 0) {
+		if ((r->idle_ev = evtimer_new(base, relay_on_idle, r)) == NULL) {
+			errno = ENOMEM;
+			goto fail;
+		}
+		tv.tv_sec = (time_t)(r->idle_ms / 1000);
+		tv.tv_usec = (suseconds_t)(r->idle_ms % 1000) * 1000;
+		if (event_add(r->idle_ev, &tv) == -1)
+			goto fail;
+	}
+	if (dir_arm(&r->up) == -1 || dir_arm(&r->down) == -1)
+		goto fail;
+	r->client_fd = client_fd;
+	r->upstream_fd = upstream_fd;
+	return r;
+
+fail:
+	saved = errno;
+	relay_release(r, false);
+	free(r);
+	errno = saved;
+	return NULL;
+}
+
+void
+relay_abort(struct relay *r)
+{
+	if (r == NULL || r->finished)
+		return;
+	(void)relay_finish(r, RELAY_ABORTED, 0, RELAY_SIDE_NONE);
+}
+
+void
+relay_free(struct relay *r)
+{
+	if (r == NULL)
+		return;
+	if (!r->finished)
+		relay_release(r, true);
+	free(r);
+}
+
+void
+relay_get_stats(const struct relay *r, struct relay_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->bytes_up = r->up.bytes;
+	st->bytes_down = r->down.bytes;
+	st->inflight_up = dir_inflight(&r->up);
+	st->inflight_down = dir_inflight(&r->down);
+	st->peak_up = r->up.peak;
+	st->peak_down = r->down.peak;
+	st->copy_up = r->up.copy;
+	st->copy_down = r->down.copy;
+}
+
+const char *
+relay_reason_name(enum relay_reason reason)
+{
+	switch (reason) {
+	case RELAY_EOF:
+		return "eof";
+	case RELAY_ERROR:
+		return "error";
+	case RELAY_IDLE:
+		return "idle";
+	case RELAY_ABORTED:
+		return "aborted";
+	}
+	return "unknown";
+}

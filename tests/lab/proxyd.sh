@@ -1,0 +1,300 @@
+#!/usr/bin/env bash
+# enclave-proxyd end to end: a session namespace built by netns/, the nft
+# table built by rules/, the proxy in lab, real clients (curl, python,
+# openssl s_client) in the session, real servers in inet.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/lab/lib.sh
+. "$here/lib.sh"
+
+build=${abs_top_builddir:-$(cd "$here/../.." && pwd)}
+PROXYD=${PROXYD:-$build/proxyd/enclave-proxyd}
+NETNS_TOOL=${NETNS_TOOL:-$build/tests/lab/netns-tool}
+RULES_TOOL=${RULES_TOOL:-$build/tests/lab/rules-tool}
+TPORT=15001
+DPORT=5353
+
+lab_preflight
+tap_plan 27
+
+PROXYD_PID=""
+cleanup() {
+	[ -n "$PROXYD_PID" ] && kill -KILL "$PROXYD_PID" 2>/dev/null
+	[ -n "$PROXYD_PID" ] && wait "$PROXYD_PID" 2>/dev/null
+	if [ -n "${P:-}" ]; then
+		"$NETNS_TOOL" teardown --appliance "$LAB_NS" --name "$S1" --host-if "${P}h1" >/dev/null 2>&1
+		"$NETNS_TOOL" teardown --appliance "$LAB_NS" --name "$S2" --host-if "${P}h2" >/dev/null 2>&1
+	fi
+	lab_down
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+lab_up || tap_bail "lab_up failed"
+P=$LAB_PREFIX
+S1=${P}s1
+S2=${P}s2
+
+# --- the enforcement point: two sessions, the table, one unknown to proxyd
+for i in 1 2; do
+	"$NETNS_TOOL" setup --appliance "$LAB_NS" --name "${P}s$i" --host-if "${P}h$i" \
+		--sess-if eth0 --pool 198.19.0.0/24 >"$LAB_DIR/s$i.out" 2>&1 ||
+		tap_bail "session $i setup failed: $(cat "$LAB_DIR/s$i.out")"
+done
+val() { sed -n "s/^$2=//p" "$LAB_DIR/$1.out"; }
+A1=$(val s1 sess_addr)
+A2=$(val s2 sess_addr)
+lab_exec lab "$RULES_TOOL" init --tproxy-port $TPORT --dns-port $DPORT >/dev/null &&
+	lab_exec lab "$RULES_TOOL" add --if "${P}h1" --mark 1 --addr "$A1" >/dev/null &&
+	lab_exec lab "$RULES_TOOL" add --if "${P}h2" --mark 2 --addr "$A2" >/dev/null ||
+	tap_bail "rules-tool failed"
+
+CONF=$LAB_DIR/proxyd.conf
+EVENTS=$LAB_DIR/proxyd-events.log
+write_conf() { # $1: extra allow patterns for s1
+	cat >"$CONF" <<CONF
+transparent_listen 0.0.0.0:$TPORT
+event_log $EVENTS
+exempt 198.18.0.0/15
+sniff_timeout_ms 300
+max_connections_per_session 12
+source $A1/32 tenant lab allow allowed.test *.allowed.test:443 rebind.test private.test $1
+CONF
+}
+write_conf ""
+start_proxyd() {
+	ip netns exec "$LAB_NS" "$PROXYD" ${LAB_DEBUG:+-d} -c "$CONF" -r "$LAB_DNS:53" -w 2 -D 500 \
+		>>"$LAB_DIR/proxyd.out" 2>&1 &
+	PROXYD_PID=$!
+	# Wait for the listener without connecting (a probe would be an event).
+	for _ in $(seq 1 50); do
+		lab_exec lab ss -Hltn "sport = :$TPORT" | grep -q LISTEN && return 0
+		kill -0 "$PROXYD_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+start_proxyd || tap_bail "proxyd did not start: $(cat "$LAB_DIR/proxyd.out")"
+tap_diag "proxyd pid $PROXYD_PID, session $A1 (s1), $A2 (s2, no policy)"
+
+s1() { lab_exec "$S1" "$@"; }
+s2() { lab_exec "$S2" "$@"; }
+CURL="curl -sS --max-time 5"
+# Events of a kind so far (the log is one JSON object per line).
+ev() { python3 - "$EVENTS" "$@" <<'PY'
+import json, sys
+path, want = sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])
+n = 0
+for line in open(path):
+    e = json.loads(line)["event"]
+    if all(str(e.get(k)) == v for k, v in want.items()):
+        n += e.get("count", 1)
+print(n)
+PY
+}
+access_count() { wc -l <"$LAB_ACCESS_LOG"; }
+
+# 1-2: allowed HTTP and HTTPS. --resolve only tells curl where to dial: the
+# proxy resolves allowed.test itself.
+out=$(s1 $CURL --resolve allowed.test:80:198.18.1.10 http://allowed.test/ 2>&1)
+tap_ok "$([ "$out" = "hello from allowed.test" ]; echo $?)" "HTTP allowed.test through the proxy ($out)"
+out=$(s1 $CURL --cacert "$LAB_CA" --resolve allowed.test:443:198.18.1.10 https://allowed.test/ 2>&1)
+tap_ok "$([ "$out" = "hello from allowed.test" ]; echo $?)" "HTTPS allowed.test passes through by SNI ($out)"
+
+# 3-4: other.test denied: 403 that says it is policy; TLS alert.
+code=$(s1 curl -s --max-time 5 -o "$LAB_DIR/403.body" -w '%{http_code}' \
+	--resolve other.test:80:198.18.1.11 http://other.test/)
+tap_ok "$([ "$code" = 403 ] && grep -q '"by":"enclave egress policy"' "$LAB_DIR/403.body" &&
+	grep -q '"reason":"not_allowlisted"' "$LAB_DIR/403.body"; echo $?)" \
+	"HTTP other.test: 403 naming Enclave's policy, host and reason"
+s1 $CURL --cacert "$LAB_CA" --resolve other.test:443:198.18.1.11 https://other.test/ >/dev/null 2>"$LAB_DIR/tls.err"
+rc=$?
+tap_ok "$([ $rc -eq 35 ] && grep -qi 'alert\|access denied' "$LAB_DIR/tls.err"; echo $?)" \
+	"HTTPS other.test: refused with a TLS alert (curl exit $rc)"
+
+# 5: the metadata address in every spelling, in the Host header.
+bad=0
+for h in 169.254.169.254 2852039166 0251.0376.0251.0376 0xa9fea9fe 169.254.43518 \
+	'[::ffff:169.254.169.254]' '[::ffff:a9fe:a9fe]'; do
+	code=$(s1 curl -s --max-time 5 -o /dev/null -w '%{http_code}' -H "Host: $h" http://198.18.1.10/)
+	[ "$code" = 403 ] || { bad=1; tap_diag "Host $h -> $code"; }
+done
+code=$(s1 curl -s --max-time 5 -o /dev/null -w '%{http_code}' http://169.254.169.254/latest/meta-data/)
+[ "$code" = 403 ] || { bad=1; tap_diag "http://169.254.169.254/ -> $code"; }
+tap_ok $bad "169.254.169.254 in every spelling (dotted, decimal, octal, hex, short, v4-mapped) is denied"
+sleep 2.6	# identical denials are folded for 2 s, then counted
+n=$(ev type=egress_denied host=169.254.169.254 reason=blocked_range)
+m=$(ev type=egress_denied host=::ffff:169.254.169.254 reason=blocked_range)
+tap_ok "$([ "$n" -eq 6 ] && [ "$m" -eq 2 ]; echo $?)" \
+	"each was audited as egress_denied blocked_range: $n as 169.254.169.254, $m as ::ffff:169.254.169.254"
+
+# 7-8: DNS rebinding and private answers.
+code=$(s1 curl -s --max-time 5 -o /dev/null -w '%{http_code}' -H 'Host: rebind.test' http://198.18.1.10/)
+tap_ok "$([ "$code" = 403 ] && [ "$(ev host=rebind.test reason=resolves_to_blocked)" -ge 1 ]; echo $?)" \
+	"rebind.test (allowed name, answers 169.254.169.254) denied: resolves_to_blocked"
+code=$(s1 curl -s --max-time 5 -o /dev/null -w '%{http_code}' -H 'Host: private.test' http://198.18.1.10/)
+tap_ok "$([ "$code" = 403 ] && [ "$(ev host=private.test reason=resolves_to_blocked)" -ge 1 ]; echo $?)" \
+	"private.test (answers 10.0.0.5) denied: resolves_to_blocked"
+
+# 9: SNI allowed.test dialled at another inet address goes to allowed.test.
+before=$(grep -c '198.18.1.10:443' "$LAB_ACCESS_LOG")
+out=$(s1 $CURL --cacert "$LAB_CA" --resolve allowed.test:443:198.18.1.66 https://allowed.test/ 2>&1)
+after=$(grep -c '198.18.1.10:443' "$LAB_ACCESS_LOG")
+tap_ok "$([ "$out" = "hello from allowed.test" ] && [ "$after" -gt "$before" ]; echo $?)" \
+	"ClientHello for allowed.test sent to 198.18.1.66 is connected to allowed.test's address"
+printf 'Q\n' | s1 timeout 5 openssl s_client -connect 198.18.1.66:443 -servername allowed.test \
+	-CAfile "$LAB_CA" -verify_return_error >"$LAB_DIR/sclient.out" 2>&1
+tap_ok "$(grep -q 'Verify return code: 0 (ok)' "$LAB_DIR/sclient.out"; echo $?)" \
+	"openssl s_client sees allowed.test's verified certificate"
+
+# A raw socket client for shapes curl will not send.
+cat >"$LAB_DIR/raw.py" <<'PY'
+import socket, sys, time
+host, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.create_connection((host, port), timeout=5)
+def recv_all(limit=2.0):
+    s.settimeout(limit); data = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d: break
+            data += d
+    except (socket.timeout, ConnectionResetError) as e:
+        if isinstance(e, ConnectionResetError): data += b"<RESET>"
+    return data
+if mode == "keepalive":
+    s.sendall(b"GET / HTTP/1.1\r\nHost: allowed.test\r\n\r\n")
+    time.sleep(0.3)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: other.test\r\n\r\n")
+    sys.stdout.write(recv_all().decode("latin1"))
+elif mode == "silent":
+    time.sleep(0.6)              # past the sniff timeout: judged as raw
+    s.sendall(b"GET / HTTP/1.1\r\nHost: allowed.test\r\nConnection: close\r\n\r\n")
+    sys.stdout.write(recv_all().decode("latin1"))
+elif mode == "hold":
+    time.sleep(float(sys.argv[4]))
+else:
+    s.sendall(mode.encode().decode("unicode_escape").encode("latin1"))
+    sys.stdout.write(recv_all().decode("latin1"))
+PY
+raw() { s1 python3 "$LAB_DIR/raw.py" "$@" 2>&1; }
+
+# 11: keep-alive host switch.
+out=$(raw 198.18.1.10 80 keepalive)
+tap_ok "$(echo "$out" | grep -q 'hello from allowed.test' && echo "$out" | grep -q '403 Forbidden' &&
+	echo "$out" | grep -q 'host_changed'; echo $?)" \
+	"keep-alive: the first request is answered, a second for other.test gets 403 host_changed"
+
+# 12: smuggling shapes get 400.
+bad=0
+for req in \
+	'POST / HTTP/1.1\r\nHost: allowed.test\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' \
+	'GET / HTTP/1.1\r\nHost: allowed.test\r\nHost: other.test\r\n\r\n' \
+	'GET / HTTP/1.1\r\nHost: allowed.test\r\nX: a\r\n b\r\n\r\n' \
+	'POST / HTTP/1.1\r\nHost: allowed.test\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n' \
+	'GET / HTTP/1.1\r\nHost : allowed.test\r\n\r\n' \
+	'GET / HTTP/1.1\nHost: allowed.test\n\n'; do
+	out=$(raw 198.18.1.10 80 "$req")
+	echo "$out" | head -1 | grep -q '^HTTP/1.1 400' || { bad=1; tap_diag "not 400: $req -> $(echo "$out" | head -1)"; }
+done
+tap_ok $bad "request-smuggling shapes (CL+TE, two Hosts, obs-fold, two CLs, space before colon, bare LF) get 400"
+out=$(raw 198.18.1.10 80 'POST / HTTP/1.1\r\nHost: allowed.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n')
+tap_ok "$(echo "$out" | grep -q '^HTTP/1.1 400'; echo $?)" "bad chunking after an allowed head gets 400"
+
+# 14-15: silence past the sniff timeout is raw TCP: allowed only toward an
+# address the proxy resolved for an allowed name and port.
+out=$(raw 198.18.1.10 80 silent)
+tap_ok "$(echo "$out" | grep -q 'hello from allowed.test'; echo $?)" \
+	"a silent client is judged as raw TCP toward an address we resolved (allowed)"
+out=$(raw 198.18.1.11 80 silent)
+tap_ok "$(echo "$out" | grep -q 'hello'; [ $? -ne 0 ] &&
+	[ "$(ev reason=unresolved_destination proto=tcp host=198.18.1.11)" -ge 1 ]; echo $?)" \
+	"raw TCP to an address we never resolved is refused (unresolved_destination)"
+
+# 16: a session proxyd has no policy for.
+out=$(s2 curl -s --max-time 5 -o /dev/null -w '%{http_code}' --resolve allowed.test:80:198.18.1.10 http://allowed.test/ 2>&1)
+tap_ok "$([ "$out" = 000 ] && [ "$(ev reason=unknown_source)" -ge 1 ]; echo $?)" \
+	"a source with no session is refused (unknown_source)"
+
+# 17: connection limit: 12 per session; the 13th is refused cleanly (a
+# reset at accept, before anything is read) and audited.
+pids=()
+for i in $(seq 1 12); do
+	s1 python3 "$LAB_DIR/raw.py" 198.18.1.10 80 hold 2 >/dev/null 2>&1 &
+	pids+=($!)
+done
+sleep 0.8
+out=$(raw 198.18.1.10 80 'GET / HTTP/1.1\r\nHost: allowed.test\r\n\r\n')
+tap_ok "$(echo "$out" | grep -q 'hello'; [ $? -ne 0 ] && [ "$(ev reason=limit_exceeded)" -ge 1 ]; echo $?)" \
+	"the 13th concurrent connection of a session is refused (limit_exceeded)"
+for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+sleep 0.5
+out=$(s1 $CURL --resolve allowed.test:80:198.18.1.10 http://allowed.test/ 2>&1)
+tap_ok "$([ "$out" = "hello from allowed.test" ]; echo $?)" "after the held ones close, new connections work again"
+
+# 19: identical denials within 2 s are coalesced with a count.
+for i in 1 2 3 4 5; do
+	s1 curl -s --max-time 5 -o /dev/null -H 'Host: flood.test' http://198.18.1.10/
+done
+sleep 2.6
+lines=$(grep -c '"host":"flood.test"' "$EVENTS")
+total=$(ev host=flood.test)
+tap_ok "$([ "$total" -eq 5 ] && [ "$lines" -lt 5 ]; echo $?)" \
+	"5 identical denials became $lines event lines with a total count of $total"
+
+# 20-22: SIGHUP: a bad file is refused (old policy stays); a good one
+# applies to new connections while a live connection keeps working.
+cat >"$LAB_DIR/ka.py" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("198.18.1.10", 80), timeout=5)
+def get():
+    s.sendall(b"GET / HTTP/1.1\r\nHost: allowed.test\r\n\r\n")
+    data = b""
+    while b"hello from allowed.test" not in data:
+        d = s.recv(4096)
+        if not d: return False
+        data += d
+    return True
+ok1 = get()
+time.sleep(float(sys.argv[1]))
+ok2 = get()
+print("live-ok" if ok1 and ok2 else "live-broken")
+PY
+s1 python3 "$LAB_DIR/ka.py" 2 >"$LAB_DIR/ka.out" 2>&1 &
+kapid=$!
+sleep 0.3
+cp "$CONF" "$LAB_DIR/good.conf"
+echo "source 198.19.9.0/24 allow *." >>"$CONF"
+kill -HUP "$PROXYD_PID"
+sleep 0.3
+tap_ok "$(grep -q 'reload refused.*proxyd.conf:7: ' "$LAB_DIR/proxyd.out"; echo $?)" \
+	"a bad config on SIGHUP is refused with file:line"
+code=$(s1 curl -s --max-time 5 -o /dev/null -w '%{http_code}' --resolve other.test:80:198.18.1.11 http://other.test/)
+tap_ok "$([ "$code" = 403 ]; echo $?)" "the old policy stays in force"
+write_conf other.test
+kill -HUP "$PROXYD_PID"
+sleep 0.3
+out=$(s1 $CURL --resolve other.test:80:198.18.1.11 http://other.test/ 2>&1)
+wait "$kapid"
+tap_ok "$([ "$out" = "hello from other.test" ] && grep -q live-ok "$LAB_DIR/ka.out"; echo $?)" \
+	"after SIGHUP other.test is allowed, and the live keep-alive connection kept working"
+
+# 23: the allowed events carry bytes and the connected address.
+tap_ok "$([ "$(ev type=egress_allowed host=allowed.test proto=http)" -ge 1 ] &&
+	grep '"egress_allowed"' "$EVENTS" | grep -q '"bytes_down":[1-9]'; echo $?)" \
+	"egress_allowed events carry bytes up/down"
+
+# 24-27: kill the proxy: new connections fail and nothing bypasses it.
+inet_before=$(access_count)
+kill -KILL "$PROXYD_PID"; wait "$PROXYD_PID" 2>/dev/null; PROXYD_PID=""
+code=$(s1 curl -s --max-time 3 -o /dev/null -w '%{http_code}' --resolve allowed.test:80:198.18.1.10 http://allowed.test/)
+tap_ok "$([ "$code" = 000 ]; echo $?)" "with proxyd killed, HTTP from the session fails"
+s1 $CURL --max-time 3 --cacert "$LAB_CA" --resolve allowed.test:443:198.18.1.10 https://allowed.test/ >/dev/null 2>&1
+tap_ok "$([ $? -ne 0 ]; echo $?)" "and HTTPS fails"
+tap_ok "$([ "$(access_count)" -eq "$inet_before" ]; echo $?)" "and nothing reached inet's servers"
+start_proxyd
+out=$(s1 $CURL --resolve allowed.test:80:198.18.1.10 http://allowed.test/ 2>&1)
+tap_ok "$([ "$out" = "hello from allowed.test" ]; echo $?)" "a restarted proxyd serves again"
+
+[ -n "${LAB_DEBUG:-}" ] && { sed "s/^/# ev: /" "$EVENTS"; sed "s/^/# proxyd: /" "$LAB_DIR/proxyd.out"; }
+tap_done
