@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include <config.h>
+#include "proxyd/control.h"
 #include "proxyd/daemon.h"
 #include "proxyd/server.h"
 #include "proxyd/worker.h"
@@ -186,6 +187,7 @@ proxyd_main(int argc, char **argv)
 	struct server srv;
 	struct proxyd_config *cfg;
 	struct worker *workers = NULL;
+	struct control *ctl = NULL;
 	sigset_t sigs;
 	char err[1024];
 	int i, sig, started = 0, status = 1;
@@ -233,6 +235,15 @@ proxyd_main(int argc, char **argv)
 		}
 		started++;
 	}
+	if (srv.cur->cfg->control_socket[0] != '\0') {
+		ctl = control_new(workers[0].base, &srv, srv.cur->cfg->control_socket,
+		    err, sizeof(err));
+		if (ctl == NULL) {
+			log_warnx("%s", err);
+			goto out;
+		}
+		events_set_sink(srv.events, control_broadcast, ctl);
+	}
 	for (i = 0; i < o.workers; i++)
 		if (worker_start(&workers[i]) == -1)
 			fatalx("cannot start worker %d", i);
@@ -254,6 +265,10 @@ proxyd_main(int argc, char **argv)
 		worker_join(&workers[i]);
 	status = 0;
 out:
+	if (ctl != NULL) {
+		events_set_sink(srv.events, NULL, NULL);
+		control_free(ctl);
+	}
 	for (i = 0; i < started; i++)
 		worker_fini(&workers[i]);
 	free(workers);

@@ -16,6 +16,7 @@ proxyd_libproxyd_a_SOURCES = \
 	proxyd/server.c proxyd/server.h \
 	proxyd/conn.c proxyd/conn.h \
 	proxyd/worker.c proxyd/worker.h \
+	proxyd/control.c proxyd/control.h \
 	proxyd/daemon.c proxyd/daemon.h
 
 PROXYD_LIBS = proxyd/libproxyd.a $(CARES_LIBS) $(LIBEVENT_OPENSSL_LIBS) \
