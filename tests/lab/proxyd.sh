@@ -16,7 +16,7 @@ TPORT=15001
 DPORT=5353
 
 lab_preflight
-tap_plan 34
+tap_plan 37
 
 PROXYD_PID=""
 cleanup() {
@@ -25,6 +25,7 @@ cleanup() {
 	if [ -n "${P:-}" ]; then
 		"$NETNS_TOOL" teardown --appliance "$LAB_NS" --name "$S1" --host-if "${P}h1" >/dev/null 2>&1
 		"$NETNS_TOOL" teardown --appliance "$LAB_NS" --name "$S2" --host-if "${P}h2" >/dev/null 2>&1
+		"$NETNS_TOOL" teardown --appliance "$LAB_NS" --name "${P}s3" --host-if "${P}h3" >/dev/null 2>&1
 	fi
 	lab_down
 }
@@ -35,18 +36,34 @@ P=$LAB_PREFIX
 S1=${P}s1
 S2=${P}s2
 
-# --- the enforcement point: two sessions, the table, one unknown to proxyd
-for i in 1 2; do
+# --- the enforcement point: two IPv4 sessions (s2 unknown to proxyd at
+# first) and one with IPv6 on, which reaches lab over link-local only.
+for i in 1 2 3; do
+	extra=""
+	[ "$i" = 3 ] && extra=--ipv6
 	"$NETNS_TOOL" setup --appliance "$LAB_NS" --name "${P}s$i" --host-if "${P}h$i" \
-		--sess-if eth0 --pool 198.19.0.0/24 >"$LAB_DIR/s$i.out" 2>&1 ||
+		--sess-if eth0 --pool 198.19.0.0/24 $extra >"$LAB_DIR/s$i.out" 2>&1 ||
 		tap_bail "session $i setup failed: $(cat "$LAB_DIR/s$i.out")"
 done
 val() { sed -n "s/^$2=//p" "$LAB_DIR/$1.out"; }
 A1=$(val s1 sess_addr)
 A2=$(val s2 sess_addr)
-lab_exec lab "$RULES_TOOL" init --tproxy-port $TPORT --dns-port $DPORT >/dev/null &&
-	lab_exec lab "$RULES_TOOL" add --if "${P}h1" --mark 1 --addr "$A1" >/dev/null &&
-	lab_exec lab "$RULES_TOOL" add --if "${P}h2" --mark 2 --addr "$A2" >/dev/null ||
+A3=$(val s3 sess_addr)
+# lab keeps IPv6 off by default; s3's host side needs it for link-local.
+lab_exec lab sysctl -qw "net.ipv6.conf.${P}h3.disable_ipv6=0" ||
+	tap_bail "cannot enable IPv6 on ${P}h3"
+ll6() { ip -n "$1" -6 -o addr show dev "$2" scope link 2>/dev/null | grep -v tentative |
+	awk '{ sub("/.*", "", $4); print $4 }' | head -1; }
+for _ in $(seq 1 50); do
+	H6=$(ll6 "$LAB_NS" "${P}h3"); S6=$(ll6 "${P}s3" eth0)
+	[ -n "$H6" ] && [ -n "$S6" ] && break
+	sleep 0.1
+done
+[ -n "$H6" ] && [ -n "$S6" ] || tap_bail "no link-local addresses on s3's veth"
+lab_exec lab "$RULES_TOOL" init --ipv6 --tproxy-port $TPORT --dns-port $DPORT >/dev/null &&
+	lab_exec lab "$RULES_TOOL" add --ipv6 --if "${P}h1" --mark 1 --addr "$A1" >/dev/null &&
+	lab_exec lab "$RULES_TOOL" add --ipv6 --if "${P}h2" --mark 2 --addr "$A2" >/dev/null &&
+	lab_exec lab "$RULES_TOOL" add --ipv6 --if "${P}h3" --mark 3 --addr "$A3" --addr6 "$S6" >/dev/null ||
 	tap_bail "rules-tool failed"
 
 CONF=$LAB_DIR/proxyd.conf
@@ -54,12 +71,14 @@ EVENTS=$LAB_DIR/proxyd-events.log
 write_conf() { # $1: extra allow patterns for s1
 	cat >"$CONF" <<CONF
 transparent_listen 0.0.0.0:$TPORT
+transparent_listen [::]:$TPORT
 event_log $EVENTS
 control_socket $LAB_DIR/proxyd.sock
 exempt 198.18.0.0/15
 sniff_timeout_ms 300
 max_connections_per_session 12
 source $A1/32 tenant lab allow allowed.test *.allowed.test:443 rebind.test private.test $1
+source $S6/128 tenant v6 allow allowed.test
 CONF
 }
 write_conf ""
@@ -341,7 +360,28 @@ tap_ok "$([ "$(ev type=egress_allowed host=allowed.test proto=http)" -ge 1 ] &&
 	grep '"egress_allowed"' "$EVENTS" | grep -q '"bytes_down":[1-9]'; echo $?)" \
 	"egress_allowed events carry bytes up/down"
 
-# 30-33: kill the proxy: new connections fail and nothing bypasses it.
+# 30-32: IPv6: the transparent listener on [::] with IP6T_SO_ORIGINAL_DST.
+s3() { lab_exec "${P}s3" "$@"; }
+out=$(s3 curl -sS -g --max-time 5 -H 'Host: allowed.test' "http://[$H6%eth0]/" 2>&1)
+tap_ok "$([ "$out" = "hello from allowed.test" ] &&
+	[ "$(ev type=egress_allowed source=$S6 "orig_dst=[$H6]:80" connected=198.18.1.10:80)" -ge 1 ]; echo $?)" \
+	"IPv6: HTTP over link-local to lab is proxied to allowed.test; orig_dst [$H6]:80 recorded ($out)"
+code=$(s3 curl -s -g --max-time 5 -o /dev/null -w '%{http_code}' -H 'Host: other.test' "http://[$H6%eth0]/")
+tap_ok "$([ "$code" = 403 ]; echo $?)" "IPv6: other.test is refused the same way ($code)"
+s3 python3 -c "
+import socket, sys
+s = socket.create_connection(('$H6%eth0', 22), timeout=5)
+s.settimeout(3)
+try:
+    print(len(s.recv(100)))
+except ConnectionResetError:
+    print('reset')
+" >"$LAB_DIR/raw6.out" 2>&1
+tap_ok "$(grep -q reset "$LAB_DIR/raw6.out" &&
+	[ "$(ev proto=tcp reason=blocked_range host=$H6)" -ge 1 ]; echo $?)" \
+	"IPv6: raw TCP to lab's link-local address is reset (blocked_range)"
+
+# 33-36: kill the proxy: new connections fail and nothing bypasses it.
 inet_before=$(access_count)
 kill -KILL "$PROXYD_PID"; wait "$PROXYD_PID" 2>/dev/null; PROXYD_PID=""
 code=$(s1 curl -s --max-time 3 -o /dev/null -w '%{http_code}' --resolve allowed.test:80:198.18.1.10 http://allowed.test/)
@@ -353,7 +393,7 @@ start_proxyd
 out=$(s1 $CURL --resolve allowed.test:80:198.18.1.10 http://allowed.test/ 2>&1)
 tap_ok "$([ "$out" = "hello from allowed.test" ]; echo $?)" "a restarted proxyd serves again"
 
-# 34: SIGTERM drains and exits 0; under ASan this is where leaks show.
+# 37: SIGTERM drains and exits 0; under ASan this is where leaks show.
 kill -TERM "$PROXYD_PID"
 wait "$PROXYD_PID"
 rc=$?
