@@ -1,6 +1,7 @@
 noinst_LIBRARIES += common/libcommon.a
 common_libcommon_a_SOURCES = \
 	common/log.c common/log.h \
+	common/clock.c common/clock.h common/hash.h \
 	common/err.c common/err.h \
 	common/name.c common/name.h \
 	common/ip.c common/ip.h \

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/hostname.h"
 #include "common/log.h"
 #include "proxyd/conn.h"
@@ -63,15 +63,6 @@ struct conn {
 
 static void conn_close(struct conn *c);
 static void conn_decided(struct conn *c);
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 ms_to_tv(unsigned int ms, struct timeval *tv)
@@ -382,7 +373,7 @@ resolve_done_cb(const struct resolve_answer *ans, void *arg)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.allow = c->s->allow;
 	ctx.exempt = &c->sc->cfg->exempt;
-	ctx.now_ms = now_ms();
+	ctx.now_ms = clock_monotonic_ms();
 	decide_addrs(&ctx, ans->addrs, ans->status == 0 ? ans->n : 0, &c->odst,
 	    &c->d);
 	if (c->d.reason != DECIDE_ALLOWED) {
@@ -424,7 +415,7 @@ decide_ctx_init(struct conn *c, struct decide_ctx *ctx)
 	ctx->allow = c->s->allow;
 	ctx->exempt = &c->sc->cfg->exempt;
 	ctx->resolved = &c->s->resolved;
-	ctx->now_ms = now_ms();
+	ctx->now_ms = clock_monotonic_ms();
 }
 
 /* Raw TCP, TLS without SNI, HTTP without Host: the destination alone. */

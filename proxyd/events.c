@@ -4,9 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/hash.h"
 #include "proxyd/events.h"
 
 #define WINDOW_BUCKETS 1024
@@ -33,15 +34,6 @@ struct events {
 	int64_t (*now_ms)(void);
 };
 
-static int64_t
-realtime_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct events *
 events_new(const char *log_path, char *err, size_t errlen)
 {
@@ -52,7 +44,7 @@ events_new(const char *log_path, char *err, size_t errlen)
 		return NULL;
 	}
 	ev->fd = -1;
-	ev->now_ms = realtime_ms;
+	ev->now_ms = clock_realtime_ms;
 	if (log_path != NULL && log_path[0] != '\0') {
 		ev->fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
 		    O_NOFOLLOW, 0600);
@@ -99,7 +91,7 @@ events_set_sink(struct events *ev, events_sink sink, void *arg)
 void
 events_set_clock(struct events *ev, int64_t (*now_ms)(void))
 {
-	ev->now_ms = now_ms ? now_ms : realtime_ms;
+	ev->now_ms = now_ms ? now_ms : clock_realtime_ms;
 }
 
 /* Caller holds the lock. A log write that fails is not retried: the sink
@@ -127,21 +119,14 @@ write_line(struct events *ev, const struct ctl_event *e)
 static size_t
 window_hash(const struct ctl_event *e)
 {
-	uint32_t h = 2166136261u;
-	const char *parts[4] = { e->session, e->host, e->reason, e->tenant };
-	const char *p;
-	size_t i;
+	uint32_t h = HASH_INIT;
 
-	for (i = 0; i < 4; i++) {
-		for (p = parts[i]; *p; p++) {
-			h ^= (uint8_t)*p;
-			h *= 16777619u;
-		}
-		h ^= 0xff;
-		h *= 16777619u;
-	}
-	h ^= (uint32_t)e->port * 31u + (uint32_t)e->proto;
-	h *= 16777619u;
+	h = hash_str(h, e->session);
+	h = hash_str(h, e->host);
+	h = hash_str(h, e->reason);
+	h = hash_str(h, e->tenant);
+	h = hash_bytes(h, &e->port, sizeof(e->port));
+	h = hash_bytes(h, &e->proto, sizeof(e->proto));
 	return h % WINDOW_BUCKETS;
 }
 

@@ -9,6 +9,7 @@
 
 #include <event2/event.h>
 
+#include "common/clock.h"
 #include "proxyd/relay.h"
 
 /* Most bytes one callback moves in one direction before it yields, so one
@@ -57,15 +58,6 @@ struct relay {
 	relay_done_cb done;
 	void *arg;
 };
-
-static uint64_t
-relay_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static size_t
 dir_inflight(const struct relay_dir *d)
@@ -304,7 +296,7 @@ dir_pump(struct relay_dir *d)
 			d->peak = dir_inflight(d);
 	}
 	if (active)
-		r->last_ms = relay_now_ms();
+		r->last_ms = clock_monotonic_ms();
 	if (r->up.shut && r->down.shut)
 		return relay_finish(r, RELAY_EOF, 0, RELAY_SIDE_NONE);
 	if (dir_arm(d) == -1)
@@ -331,7 +323,7 @@ relay_on_idle(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	quiet = relay_now_ms() - r->last_ms;
+	quiet = clock_monotonic_ms() - r->last_ms;
 	if (quiet >= r->idle_ms) {
 		(void)relay_finish(r, RELAY_IDLE, 0, RELAY_SIDE_NONE);
 		return;
@@ -411,7 +403,7 @@ relay_new(struct event_base *base, int client_fd, int upstream_fd,
 	r->done = done;
 	r->arg = arg;
 	r->idle_ms = opts->idle_ms;
-	r->last_ms = relay_now_ms();
+	r->last_ms = clock_monotonic_ms();
 
 	if (dir_init(r, &r->up, base, client_fd, upstream_fd, cap) == -1 ||
 	    dir_init(r, &r->down, base, upstream_fd, client_fd, cap) == -1)

@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
+#include "common/clock.h"
+#include "common/hash.h"
 #include "common/hostname.h"
 #include "proxyd/resolve.h"
 
@@ -53,26 +54,10 @@ struct resolver {
 	uint64_t (*now_ms)(void);
 };
 
-static uint64_t
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* FNV-1a: names are short and canonical; this only spreads buckets. */
 static size_t
 name_hash(const char *s)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++) {
-		h ^= (uint8_t)*s;
-		h *= 16777619u;
-	}
-	return h % CACHE_BUCKETS;
+	return hash_str(HASH_INIT, s) % CACHE_BUCKETS;
 }
 
 static struct cache_entry *
@@ -262,7 +247,7 @@ resolver_new(struct event_base *base, const char *servers, int family,
 	}
 	r->base = base;
 	r->family = family;
-	r->now_ms = monotonic_ms;
+	r->now_ms = clock_monotonic_ms;
 	memset(&opts, 0, sizeof(opts));
 	opts.sock_state_cb = sock_state_cb;
 	opts.sock_state_cb_data = r;
@@ -369,5 +354,5 @@ resolver_cache_size(const struct resolver *r)
 void
 resolver_set_clock(struct resolver *r, uint64_t (*now_ms)(void))
 {
-	r->now_ms = now_ms ? now_ms : monotonic_ms;
+	r->now_ms = now_ms ? now_ms : clock_monotonic_ms;
 }

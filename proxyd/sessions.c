@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/hash.h"
 #include "proxyd/sessions.h"
 #include "rules/policy.h"
 
@@ -94,30 +95,17 @@ px_session_resolved_add(struct px_session *s, const char *name,
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* FNV-1a over the address bytes. */
 static size_t
 addr_hash(const struct ip_addr *a)
 {
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < sizeof(a->a); i++) {
-		h ^= a->a[i];
-		h *= 16777619u;
-	}
-	return (h ^ (uint32_t)a->family) % BUCKETS;
+	return hash_bytes(hash_bytes(HASH_INIT, a->a, sizeof(a->a)), &a->family,
+	    sizeof(a->family)) % BUCKETS;
 }
 
 static size_t
 id_hash(const char *id)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *id; id++) {
-		h ^= (uint8_t)*id;
-		h *= 16777619u;
-	}
-	return h % BUCKETS;
+	return hash_str(HASH_INIT, id) % BUCKETS;
 }
 
 static int

@@ -24,6 +24,7 @@
 #include <libnftnl/table.h>
 
 #include "common/err.h"
+#include "common/clock.h"
 #include "rules/nft.h"
 
 #ifndef SOL_NETLINK
@@ -48,15 +49,6 @@ struct nft_sock {
 
 /* Callback for one parsed message of a dump; returns 0 or -1 (errno). */
 typedef int (*nft_msg_fn)(const struct nlmsghdr *nlh, void *arg);
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Keep a large batch in one sendmsg: the kernel takes a transaction only
  * as one skb, which must fit the socket's send buffer. */
@@ -190,7 +182,7 @@ nft_recv(struct nft_sock *s, int64_t deadline)
 	int r;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - (int64_t)clock_monotonic_ms();
 		if (left <= 0)
 			return 0;
 		r = poll(&pfd, 1, (int)left);
@@ -292,7 +284,7 @@ nft_send(struct nft_sock *s, struct nftnl_batch *b, nft_what_fn what,
 		goto out;
 	}
 	s->seq = bs.hi + 1;
-	deadline = now_ms() + NFT_TIMEOUT_MS;
+	deadline = (int64_t)clock_monotonic_ms() + NFT_TIMEOUT_MS;
 	while (got < bs.acks) {
 		const struct nlmsghdr *nlh;
 		int left;
@@ -322,8 +314,8 @@ nft_send(struct nft_sock *s, struct nftnl_batch *b, nft_what_fn what,
 				err_seq = nlh->nlmsg_seq;
 			}
 		}
-		if (err_code != 0 && deadline > now_ms() + NFT_ERR_GRACE_MS)
-			deadline = now_ms() + NFT_ERR_GRACE_MS;
+		if (err_code != 0 && deadline > (int64_t)clock_monotonic_ms() + NFT_ERR_GRACE_MS)
+			deadline = (int64_t)clock_monotonic_ms() + NFT_ERR_GRACE_MS;
 	}
 	if (err_code != 0) {
 		const char *w = what != NULL ? what(arg, err_seq) : NULL;
@@ -364,7 +356,7 @@ nft_dump(struct nft_sock *s, struct nlmsghdr *req, nft_msg_fn fn, void *arg)
 	if (mnl_socket_sendto(s->nl, req, req->nlmsg_len) == -1)
 		return -1;
 	s->seq = seq + 1;
-	deadline = now_ms() + NFT_TIMEOUT_MS;
+	deadline = (int64_t)clock_monotonic_ms() + NFT_TIMEOUT_MS;
 	for (;;) {
 		const struct nlmsghdr *nlh;
 		int left;

@@ -26,6 +26,7 @@
 
 #include "common/ip.h"
 #include "common/json.h"
+#include "common/clock.h"
 #include "rules/nflog.h"
 
 #define TOOL_MAX_COUNT		100000
@@ -60,15 +61,6 @@ parse_num(const char *s, long min, long max)
 		exit(1);
 	}
 	return v;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* json_object_set_new() steals a NULL quietly; count it as a failure. */
@@ -177,7 +169,7 @@ listen_main(int argc, char **argv)
 	if (optind != argc || group < 0 || ctx.count < 0 || timeout < 0)
 		usage();
 
-	deadline = now_ms() + timeout;
+	deadline = (int64_t)clock_monotonic_ms() + timeout;
 	if ((nl = nflog_open((uint16_t)group, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "nflog-tool: %s\n", err);
 		return 1;
@@ -185,7 +177,7 @@ listen_main(int argc, char **argv)
 	fprintf(stderr, "nflog-tool: listening on group %ld\n", group);
 	fflush(stderr);
 	while (ctx.printed < ctx.count && !ctx.failed) {
-		if ((left = deadline - now_ms()) <= 0)
+		if ((left = deadline - (int64_t)clock_monotonic_ms()) <= 0)
 			break;
 		pfd.fd = nflog_fd(nl);
 		pfd.events = POLLIN;

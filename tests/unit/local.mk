@@ -2,6 +2,7 @@
 # TAP on stdout. They link the global LDADD.
 unit_programs = \
 	tests/unit/test_log \
+	tests/unit/test_clock \
 	tests/unit/test_ip \
 	tests/unit/test_hostname \
 	tests/unit/test_json \
