@@ -33,6 +33,7 @@ enum conn_state {
 	CONN_RESOLVE,
 	CONN_CONNECT,
 	CONN_RELAY,
+	CONN_TUNNEL,		/* after CONNECT's 200: reading the first bytes */
 	CONN_LINGER,
 };
 
@@ -59,10 +60,24 @@ struct conn {
 	struct relay *relay;
 	struct httpflow *hf;
 	int counted;			/* holds a slot in the limits */
+	int proxy_form;			/* CONNECT and absolute URIs are for us */
+	int is_connect;			/* an allowed CONNECT tunnel */
+	enum conn_listener how;
 };
 
 static void conn_close(struct conn *c);
 static void conn_decided(struct conn *c);
+static void conn_set_host(struct conn *c, const char *host, size_t len);
+
+/* libevent's event_free() does not take NULL. */
+static void
+conn_ev_clear(struct conn *c)
+{
+	if (c->ev != NULL) {
+		event_free(c->ev);
+		c->ev = NULL;
+	}
+}
 
 static void
 ms_to_tv(unsigned int ms, struct timeval *tv)
@@ -151,7 +166,7 @@ conn_answer_and_close(struct conn *c, const void *msg, size_t len)
 	if (len > 0 && write(c->cfd, msg, len) < 0)
 		log_debug("answer to client: %s", strerror(errno));
 	shutdown(c->cfd, SHUT_WR);
-	event_free(c->ev);
+	conn_ev_clear(c);
 	c->ev = event_new(c->w->base, c->cfd, EV_READ | EV_PERSIST,
 	    linger_read_cb, c);
 	if (c->ev == NULL) {
@@ -231,18 +246,99 @@ http_done_cb(void *arg, uint64_t up, uint64_t down, int error)
 	conn_close(c);
 }
 
+static void conn_splice(struct conn *c);
+
+/* The tunnel's first bytes: if they are a ClientHello, its SNI must name
+ * the host CONNECT asked for, or the tunnel would carry another site. */
+static void
+tunnel_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	char sni[HOSTNAME_MAX + 1];
+	enum tls_result r;
+	ssize_t n;
+
+	if (!(what & EV_TIMEOUT)) {
+		n = read(fd, c->buf + c->len, c->cap - c->len);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "allowed", 0, 0);
+			conn_close(c);
+			return;
+		}
+		if (n < 0)
+			return;
+		c->len += (size_t)n;
+	}
+	if (sniff_classify((const uint8_t *)c->buf, c->len) != SNIFF_TLS) {
+		if (!(what & EV_TIMEOUT) && c->len < c->cap &&
+		    sniff_classify((const uint8_t *)c->buf, c->len) == SNIFF_NEED_MORE)
+			return;
+		c->proto = CTL_PROTO_TCP;
+		conn_splice(c);
+		return;
+	}
+	c->proto = CTL_PROTO_TLS;
+	r = tls_parse_client_hello((const uint8_t *)c->buf, c->len, NULL, c->w->hello);
+	if (r == TLS_NEED_MORE && !(what & EV_TIMEOUT) && c->len < c->cap)
+		return;
+	if (r == TLS_OK && c->w->hello->has_sni &&
+	    (hostname_canon(c->w->hello->sni, c->w->hello->sni_len, sni, NULL) != 0 ||
+	    strcmp(sni, c->d.host) != 0)) {
+		char asked[HOSTNAME_MAX + 1];
+
+		snprintf(asked, sizeof(asked), "%s", c->d.host);
+		conn_set_host(c, c->w->hello->sni, c->w->hello->sni_len);
+		log_debug("CONNECT %s carried a ClientHello for %s", asked, c->d.host);
+		conn_deny(c, DECIDE_SNI_MISMATCH, 0);
+		return;
+	}
+	if (r == TLS_BAD) {
+		conn_deny(c, DECIDE_BAD_REQUEST, 0);
+		return;
+	}
+	conn_splice(c);
+}
+
+/* CONNECT was allowed and the upstream answered: tell the client, then
+ * look at what it sends through the tunnel before relaying it. */
+static void
+conn_open_tunnel(struct conn *c)
+{
+	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	struct timeval tv;
+
+	conn_ev_clear(c);
+	if (write(c->cfd, ok, sizeof(ok) - 1) != (ssize_t)(sizeof(ok) - 1)) {
+		conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "allowed", 0, 0);
+		conn_close(c);
+		return;
+	}
+	c->len = 0;		/* the CONNECT request is not the tunnel's */
+	c->state = CONN_TUNNEL;
+	c->ev = event_new(c->w->base, c->cfd, EV_READ | EV_PERSIST,
+	    tunnel_read_cb, c);
+	if (c->ev == NULL) {
+		conn_close(c);
+		return;
+	}
+	ms_to_tv(conn_limits(c)->sniff_timeout_ms, &tv);
+	event_add(c->ev, &tv);
+}
+
 /* Upstream connected: hand both sockets to the relay that fits. */
 static void
 conn_start_relay(struct conn *c)
 {
 	const struct config_limits *lim = conn_limits(c);
 	static const struct httpflow_cb hcb = { http_denied_cb, http_done_cb };
-	struct relay_opts ro;
 	struct httpflow_opts ho;
 	struct http_limits hl;
 
-	event_free(c->ev);
-	c->ev = NULL;
+	if (c->is_connect) {
+		conn_open_tunnel(c);
+		return;
+	}
+	conn_ev_clear(c);
 	if (c->timer != NULL)
 		event_del(c->timer);
 	c->state = CONN_RELAY;
@@ -265,10 +361,21 @@ conn_start_relay(struct conn *c)
 		}
 		return;
 	}
+	conn_splice(c);
+}
+
+/* TLS and raw TCP: zero-copy from here on, sniffed bytes sent first. */
+static void
+conn_splice(struct conn *c)
+{
+	struct relay_opts ro;
+
+	conn_ev_clear(c);
+	c->state = CONN_RELAY;
 	memset(&ro, 0, sizeof(ro));
 	ro.prefix = c->buf;
 	ro.prefix_len = c->len;
-	ro.idle_ms = lim->idle_timeout_ms;
+	ro.idle_ms = conn_limits(c)->idle_timeout_ms;
 	c->relay = relay_new(c->w->base, c->cfd, c->ufd, &ro, conn_relay_done, c);
 	if (c->relay == NULL) {
 		conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "proxy_error", 0, 0);
@@ -352,7 +459,7 @@ conn_connect(struct conn *c)
 		return;
 	}
 	c->state = CONN_CONNECT;
-	event_free(c->ev);
+	conn_ev_clear(c);
 	c->ev = event_new(c->w->base, c->ufd, EV_WRITE, connect_cb, c);
 	if (c->ev == NULL) {
 		conn_upstream_failed(c, ENOMEM);
@@ -465,14 +572,30 @@ judge_http(struct conn *c, const struct http_req *req)
 	const char *host = c->buf + req->host.host.off;
 
 	c->proto = CTL_PROTO_HTTP;
-	if (!req->host.present) {
-		judge_dest(c);
+	if (req->method == HTTP_METHOD_TRACE) {
+		/* TRACE echoes the request, credentials included, back. */
+		if (req->host.present)
+			conn_set_host(c, host, req->host.host.len);
+		conn_deny(c, DECIDE_METHOD_NOT_ALLOWED, 405);
 		return;
 	}
-	if (req->method == HTTP_METHOD_CONNECT) {
-		/* CONNECT belongs on the explicit proxy port. */
+	if (c->proxy_form && (req->method == HTTP_METHOD_CONNECT ||
+	    req->form == HTTP_FORM_ABSOLUTE)) {
+		/* A proxy request: the target names host and port; the
+		 * connection's own destination is the proxy itself. */
+		c->oport = req->host.port;
+		c->is_connect = req->method == HTTP_METHOD_CONNECT;
+	} else if (c->how == CONN_EXPLICIT) {
+		conn_deny(c, DECIDE_BAD_REQUEST, 400);
+		return;
+	} else if (req->method == HTTP_METHOD_CONNECT) {
+		/* CONNECT to a destination other than the proxy itself. */
 		conn_set_host(c, host, req->host.host.len);
-		conn_deny(c, DECIDE_BAD_REQUEST, 405);
+		conn_deny(c, DECIDE_METHOD_NOT_ALLOWED, 405);
+		return;
+	}
+	if (!req->host.present) {
+		judge_dest(c);
 		return;
 	}
 	if (req->host.port != c->oport) {
@@ -616,13 +739,32 @@ original_dst(int fd, int family, struct ip_addr *dst, uint16_t *port)
 	return 0;
 }
 
+/* The proxy's own address on this connection. */
+static int
+local_addr(int fd, struct ip_addr *a, uint16_t *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    ip_from_sockaddr((struct sockaddr *)&ss, a) == -1)
+		return -1;
+	*port = ss.ss_family == AF_INET ?
+	    ntohs(((struct sockaddr_in *)&ss)->sin_port) :
+	    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
 void
 conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
-    socklen_t peerlen)
+    socklen_t peerlen, enum conn_listener how)
 {
 	struct conn *c;
 	struct timeval tv;
+	struct ip_addr self;
+	uint16_t self_port;
 	unsigned int cap;
+	int rc;
 
 	(void)peerlen;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -633,12 +775,25 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 	c->cfd = fd;
 	c->ufd = -1;
 	c->proto = CTL_PROTO_TCP;
+	c->how = how;
 	c->sc = server_config_get(w->srv);
 	TAILQ_INSERT_TAIL(&w->conns, c, link);
 	w->nconns++;
 	evutil_make_socket_nonblocking(fd);
-	if (ip_from_sockaddr(peer, &c->src) == -1 ||
-	    original_dst(fd, peer->sa_family, &c->odst, &c->oport) == -1) {
+	rc = ip_from_sockaddr(peer, &c->src);
+	if (rc == 0)
+		rc = local_addr(fd, &self, &self_port);
+	if (rc == 0 && how == CONN_EXPLICIT) {
+		c->odst = self;
+		c->oport = self_port;
+		c->proxy_form = 1;
+	} else if (rc == 0) {
+		rc = original_dst(fd, peer->sa_family, &c->odst, &c->oport);
+		/* A sandbox that dials the gateway itself is a proxy-aware
+		 * client (HTTP_PROXY=gateway:port): nft redirected it here. */
+		c->proxy_form = rc == 0 && ip_equal(&c->odst, &self);
+	}
+	if (rc == -1) {
 		log_warn("accept: no original destination");
 		close_reset(c->cfd);
 		c->cfd = -1;
@@ -694,7 +849,7 @@ conn_close(struct conn *c)
 	relay_free(c->relay);
 	httpflow_free(c->hf);
 	if (c->ev != NULL)
-		event_free(c->ev);
+		conn_ev_clear(c);
 	if (c->timer != NULL)
 		event_free(c->timer);
 	if (c->cfd >= 0)

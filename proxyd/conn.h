@@ -12,9 +12,15 @@ struct worker;
  * every decision is an event.
  */
 
-/* Takes ownership of fd (accepted on a transparent listener). */
+/* How the connection reached us. */
+enum conn_listener {
+	CONN_TRANSPARENT = 0,	/* redirected by nft: SO_ORIGINAL_DST says where to */
+	CONN_EXPLICIT,		/* a proxy-aware client: CONNECT, absolute URIs */
+};
+
+/* Takes ownership of fd. */
 void conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
-    socklen_t peerlen);
+    socklen_t peerlen, enum conn_listener how);
 /* Shutdown: ends every connection of w now. */
 void conn_close_all(struct worker *w);
 

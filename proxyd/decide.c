@@ -168,6 +168,10 @@ decide_reason_name(enum decide_reason r)
 		return "bad_request";
 	case DECIDE_LIMIT:
 		return "limit_exceeded";
+	case DECIDE_SNI_MISMATCH:
+		return "sni_mismatch";
+	case DECIDE_METHOD_NOT_ALLOWED:
+		return "method_not_allowed";
 	}
 	return "unknown";
 }

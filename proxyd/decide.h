@@ -31,6 +31,8 @@ enum decide_reason {
 	DECIDE_HOST_CHANGED,		/* keep-alive request for another host */
 	DECIDE_BAD_REQUEST,		/* unparseable or smuggling-shaped request */
 	DECIDE_LIMIT,			/* a connection or size limit */
+	DECIDE_SNI_MISMATCH,		/* TLS after CONNECT names another host */
+	DECIDE_METHOD_NOT_ALLOWED,	/* TRACE, or CONNECT where it has no place */
 };
 
 struct decision {

@@ -18,17 +18,30 @@
 #define TICK_MS 500
 
 static void
-accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-    int salen, void *arg)
+accept_any(struct worker *w, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, enum conn_listener how)
 {
-	struct worker *w = arg;
-
-	(void)l;
 	if (w->draining) {
 		close(fd);
 		return;
 	}
-	conn_accept(w, fd, sa, (socklen_t)salen);
+	conn_accept(w, fd, sa, (socklen_t)salen, how);
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	(void)l;
+	accept_any(arg, fd, sa, salen, CONN_TRANSPARENT);
+}
+
+static void
+accept_explicit_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	(void)l;
+	accept_any(arg, fd, sa, salen, CONN_EXPLICIT);
 }
 
 static void
@@ -115,10 +128,16 @@ worker_init(struct worker *w, struct server *srv, int index,
 	w->resolver = resolver_new(w->base, resolver_servers, AF_INET, err, errlen);
 	if (w->resolver == NULL)
 		goto fail;
-	for (i = 0; i < cfg->transparent.n; i++) {
-		if ((fd = listen_on(&cfg->transparent.v[i], err, errlen)) == -1)
+	for (i = 0; i < cfg->transparent.n + cfg->explicit_proxy.n; i++) {
+		int expl = i >= cfg->transparent.n;
+		const struct ctl_endpoint *ep = expl ?
+		    &cfg->explicit_proxy.v[i - cfg->transparent.n] :
+		    &cfg->transparent.v[i];
+
+		if ((fd = listen_on(ep, err, errlen)) == -1)
 			goto fail;
-		w->listeners[i] = evconnlistener_new(w->base, accept_cb, w,
+		w->listeners[i] = evconnlistener_new(w->base,
+		    expl ? accept_explicit_cb : accept_cb, w,
 		    LEV_OPT_CLOSE_ON_FREE, -1, fd);
 		if (w->listeners[i] == NULL) {
 			close(fd);

@@ -25,7 +25,7 @@ struct worker {
 	struct event_base *base;
 	struct resolver *resolver;
 	struct tls_hello *hello;		/* parse scratch, one per loop */
-	struct evconnlistener *listeners[CONFIG_LISTEN_MAX];
+	struct evconnlistener *listeners[2 * CONFIG_LISTEN_MAX];
 	size_t nlisteners;
 	struct event *tick;			/* coalescing windows, on worker 0 */
 	TAILQ_HEAD(, conn) conns;

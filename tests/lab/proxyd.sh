@@ -16,7 +16,7 @@ TPORT=15001
 DPORT=5353
 
 lab_preflight
-tap_plan 37
+tap_plan 45
 
 PROXYD_PID=""
 cleanup() {
@@ -49,6 +49,7 @@ val() { sed -n "s/^$2=//p" "$LAB_DIR/$1.out"; }
 A1=$(val s1 sess_addr)
 A2=$(val s2 sess_addr)
 A3=$(val s3 sess_addr)
+GW1=$(val s1 host_addr)
 # lab keeps IPv6 off by default; s3's host side needs it for link-local.
 lab_exec lab sysctl -qw "net.ipv6.conf.${P}h3.disable_ipv6=0" ||
 	tap_bail "cannot enable IPv6 on ${P}h3"
@@ -72,6 +73,7 @@ write_conf() { # $1: extra allow patterns for s1
 	cat >"$CONF" <<CONF
 transparent_listen 0.0.0.0:$TPORT
 transparent_listen [::]:$TPORT
+explicit_listen 198.18.0.1:3128
 event_log $EVENTS
 control_socket $LAB_DIR/proxyd.sock
 exempt 198.18.0.0/15
@@ -79,6 +81,7 @@ sniff_timeout_ms 300
 max_connections_per_session 12
 source $A1/32 tenant lab allow allowed.test *.allowed.test:443 rebind.test private.test $1
 source $S6/128 tenant v6 allow allowed.test
+source 198.18.0.1/32 tenant lablocal allow allowed.test
 CONF
 }
 write_conf ""
@@ -221,7 +224,40 @@ tap_ok $bad "request-smuggling shapes (CL+TE, two Hosts, obs-fold, two CLs, spac
 out=$(raw 198.18.1.10 80 'POST / HTTP/1.1\r\nHost: allowed.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n')
 tap_ok "$(echo "$out" | grep -q '^HTTP/1.1 400'; echo $?)" "bad chunking after an allowed head gets 400"
 
-# 14-15: silence past the sniff timeout is raw TCP: allowed only toward an
+# 14-21: explicit proxy mode. A session's proxy-aware client dials its
+# gateway (nft redirects it to the proxy like everything else); lab-local
+# clients use the dedicated explicit listener.
+PX="http://$GW1:3128"
+out=$(s1 $CURL -x "$PX" http://allowed.test/ 2>&1)
+tap_ok "$([ "$out" = "hello from allowed.test" ]; echo $?)" "explicit: absolute-URI GET via HTTP_PROXY ($out)"
+out=$(s1 env https_proxy="$PX" $CURL --cacert "$LAB_CA" https://allowed.test/ 2>&1)
+tap_ok "$([ "$out" = "hello from allowed.test" ] &&
+	[ "$(ev type=egress_allowed host=allowed.test proto=tls port=443)" -ge 1 ]; echo $?)" \
+	"explicit: CONNECT allowed.test:443 via HTTPS_PROXY, TLS through the tunnel ($out)"
+code=$(s1 curl -s --max-time 5 -o /dev/null -w '%{http_code}' -x "$PX" http://other.test/)
+s1 env https_proxy="$PX" $CURL --cacert "$LAB_CA" https://other.test/ >/dev/null 2>"$LAB_DIR/connect403"
+tap_ok "$([ "$code" = 403 ] && grep -q '403' "$LAB_DIR/connect403"; echo $?)" \
+	"explicit: other.test refused for GET ($code) and for CONNECT (403)"
+printf 'Q\n' | s1 timeout 5 openssl s_client -proxy "$GW1:3128" -connect allowed.test:443 \
+	-servername other.test -CAfile "$LAB_CA" >"$LAB_DIR/mismatch.out" 2>&1
+tap_ok "$(grep -qi 'no peer certificate available' "$LAB_DIR/mismatch.out" &&
+	[ "$(ev reason=sni_mismatch host=other.test)" -ge 1 ]; echo $?)" \
+	"explicit: CONNECT allowed.test then a ClientHello for other.test is cut (sni_mismatch)"
+code=$(s1 curl -s --max-time 5 -o /dev/null -w '%{http_code}' -x "$PX" -X TRACE http://allowed.test/)
+tap_ok "$([ "$code" = 405 ]; echo $?)" "explicit: TRACE is refused ($code)"
+out=$(raw "$GW1" 3128 'CONNECT 169.254.169.254:80 HTTP/1.1\r\nHost: 169.254.169.254:80\r\n\r\n')
+out2=$(raw "$GW1" 3128 'CONNECT 198.18.1.11:443 HTTP/1.1\r\n\r\n')
+tap_ok "$(echo "$out" | grep -q '403' && echo "$out" | grep -q blocked_range &&
+	echo "$out2" | grep -q unresolved_destination; echo $?)" \
+	"explicit: CONNECT to the metadata IP (blocked_range) and to an unresolved IP literal are refused"
+out=$(lab_exec lab $CURL -x http://198.18.0.1:3128 http://allowed.test/ 2>&1)
+tap_ok "$([ "$out" = "hello from allowed.test" ]; echo $?)" \
+	"explicit: the dedicated explicit listener serves a lab-local client ($out)"
+out=$(raw 198.18.1.10 80 'CONNECT allowed.test:443 HTTP/1.1\r\n\r\n')
+tap_ok "$(echo "$out" | grep -q '405'; echo $?)" \
+	"CONNECT sent to a destination other than the proxy is refused (405)"
+
+# 22-23: silence past the sniff timeout is raw TCP: allowed only toward an
 # address the proxy resolved for an allowed name and port.
 out=$(raw 198.18.1.10 80 silent)
 tap_ok "$(echo "$out" | grep -q 'hello from allowed.test'; echo $?)" \

@@ -250,6 +250,8 @@ test_reason_names(void **state)
 	assert_string_equal(decide_reason_name(DECIDE_RESOLVES_TO_BLOCKED), "resolves_to_blocked");
 	assert_string_equal(decide_reason_name(DECIDE_ECH), "ech_not_allowed");
 	assert_string_equal(decide_reason_name(DECIDE_LIMIT), "limit_exceeded");
+	assert_string_equal(decide_reason_name(DECIDE_SNI_MISMATCH), "sni_mismatch");
+	assert_string_equal(decide_reason_name(DECIDE_METHOD_NOT_ALLOWED), "method_not_allowed");
 	assert_string_equal(decide_reason_name((enum decide_reason)99), "unknown");
 }
 
