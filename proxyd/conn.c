@@ -1,3 +1,4 @@
+#include <ares.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
@@ -55,6 +56,7 @@ struct conn {
 	struct event *ev;
 	struct event *timer;
 	struct resolve_req *rreq;
+	uint64_t resolve_start_ms;
 	struct decision d;
 	enum ctl_proto proto;
 	struct relay *relay;
@@ -119,6 +121,10 @@ conn_event(struct conn *c, enum ctl_event_type type, const char *reason,
 	e.bytes_up = up;
 	e.bytes_down = down;
 	events_emit(c->w->srv->events, &e);
+	metrics_decision(c->w->srv->metrics, type == CTL_EVENT_EGRESS_DENIED,
+	    ctl_proto_name(c->proto), reason);
+	metrics_bytes(c->w->srv->metrics, METRICS_UP, up);
+	metrics_bytes(c->w->srv->metrics, METRICS_DOWN, down);
 	if (type == CTL_EVENT_EGRESS_DENIED)
 		atomic_fetch_add(&c->w->srv->denied_total, 1);
 	else
@@ -395,6 +401,7 @@ conn_upstream_failed(struct conn *c, int err)
 	    "Enclave: the allowed host did not answer.\n";
 
 	log_debug("connect upstream: %s", strerror(err));
+	metrics_error(c->w->srv->metrics, METRICS_ERR_CONNECT);
 	conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "upstream_unreachable", 0, 0);
 	if (c->proto == CTL_PROTO_HTTP) {
 		conn_answer_and_close(c, bad_gateway, sizeof(bad_gateway) - 1);
@@ -477,6 +484,12 @@ resolve_done_cb(const struct resolve_answer *ans, void *arg)
 	size_t i;
 
 	c->rreq = NULL;
+	if (!ans->from_cache)
+		metrics_resolver_latency(c->w->srv->metrics,
+		    (clock_monotonic_ms() - c->resolve_start_ms) * 1000);
+	if (ans->status != 0 && ans->status != ARES_ENOTFOUND &&
+	    ans->status != ARES_ENODATA)
+		metrics_error(c->w->srv->metrics, METRICS_ERR_RESOLVER);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.allow = c->s->allow;
 	ctx.exempt = &c->sc->cfg->exempt;
@@ -508,6 +521,7 @@ conn_decided(struct conn *c)
 			event_del(c->ev);
 		if (c->timer != NULL)
 			event_del(c->timer);
+		c->resolve_start_ms = clock_monotonic_ms();
 		c->rreq = resolver_lookup(c->w->resolver, c->d.host,
 		    resolve_done_cb, c);
 		return;
@@ -779,6 +793,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 	c->sc = server_config_get(w->srv);
 	TAILQ_INSERT_TAIL(&w->conns, c, link);
 	w->nconns++;
+	metrics_conn_open(w->srv->metrics);
 	evutil_make_socket_nonblocking(fd);
 	rc = ip_from_sockaddr(peer, &c->src);
 	if (rc == 0)
@@ -866,6 +881,7 @@ conn_close(struct conn *c)
 	free(c->buf);
 	TAILQ_REMOVE(&w->conns, c, link);
 	w->nconns--;
+	metrics_conn_close(w->srv->metrics);
 	free(c);
 }
 

@@ -217,6 +217,7 @@ control_broadcast(const char *line, size_t len, void *arg)
 		out = bufferevent_get_output(ctl->clients[i]->bev);
 		if (evbuffer_get_length(out) + len + 1 > CONTROL_BACKLOG_MAX) {
 			ctl->dropped++;
+			metrics_events_dropped(ctl->srv->metrics, 1);
 			continue;
 		}
 		bufferevent_write(ctl->clients[i]->bev, line, len);
@@ -249,13 +250,26 @@ control_new(struct event_base *base, struct server *srv, const char *path,
 		goto fail;
 	}
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	/* A stale socket from a crash is replaced; anything else is not ours. */
+	/* A stale socket from a crash is replaced; a live one (another proxyd)
+	 * or anything that is not a socket is left alone. */
 	if (lstat(path, &st) == 0) {
+		int probe;
+
 		if (!S_ISSOCK(st.st_mode)) {
 			snprintf(err, errlen, "control socket %s: exists and is not a socket",
 			    path);
 			goto fail;
 		}
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe != -1 && connect(probe, (struct sockaddr *)&sun,
+		    sizeof(sun)) == 0) {
+			close(probe);
+			snprintf(err, errlen, "control socket %s: in use by a running "
+			    "process", path);
+			goto fail;
+		}
+		if (probe != -1)
+			close(probe);
 		unlink(path);
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {

@@ -1,7 +1,10 @@
 #include <errno.h>
 #include <event2/thread.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,7 @@ struct options {
 	const char *resolver;
 	int workers;
 	int check_only;
+	int allow_root;
 	unsigned int drain_ms;
 	enum log_level level;
 };
@@ -30,11 +34,12 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: enclave-proxyd -c CONFIG [-t] [-d] [-w WORKERS] [-r SERVERS]\n"
+	    "usage: enclave-proxyd -c CONFIG [-t] [-d] [-R] [-w WORKERS] [-r SERVERS]\n"
 	    "                      [-D DRAIN_MS]\n"
 	    "  -c CONFIG   configuration file (see contrib/proxyd.conf.example)\n"
 	    "  -t          check the configuration and exit\n"
 	    "  -d          debug logging\n"
+	    "  -R          keep running as root when the config names no user\n"
 	    "  -w N        event loops (default: one per online CPU)\n"
 	    "  -r SERVERS  DNS servers as ADDR:PORT[,...] (default: resolv.conf)\n"
 	    "  -D MS       on SIGTERM, wait this long for connections (default 5000)\n");
@@ -50,7 +55,7 @@ parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->level = LOG_LEVEL_INFO;
 	o->drain_ms = DRAIN_MS_DEFAULT;
-	while ((ch = getopt(argc, argv, "c:tdw:r:D:hV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:tdRw:r:D:hV")) != -1) {
 		switch (ch) {
 		case 'c':
 			o->config = optarg;
@@ -60,6 +65,9 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'd':
 			o->level = LOG_LEVEL_DEBUG;
+			break;
+		case 'R':
+			o->allow_root = 1;
 			break;
 		case 'w':
 			v = strtol(optarg, &end, 10);
@@ -100,6 +108,55 @@ parse_options(int argc, char **argv, struct options *o)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 		o->workers = n < 1 ? 1 : n > WORKERS_MAX ? WORKERS_MAX : (int)n;
+	}
+	return 0;
+}
+
+/*
+ * Everything privileged (binding, the control socket, the event log) is
+ * done; from here on the proxy parses hostile bytes, so it does it as an
+ * unprivileged user with no way back and no way to gain privileges.
+ */
+static int
+drop_privileges(const char *user, int allow_root, char *err, size_t errlen)
+{
+	struct passwd *pw;
+	uid_t r, e, s;
+
+	if (user[0] == '\0') {
+		if (allow_root || geteuid() != 0)
+			return 0;
+		snprintf(err, errlen, "refusing to run as root without -R");
+		return -1;
+	}
+	if ((pw = getpwnam(user)) == NULL) {
+		snprintf(err, errlen, "user %s: no such user", user);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(err, errlen, "user %s: must not be root", user);
+		return -1;
+	}
+	if (geteuid() != 0) {
+		if (geteuid() == pw->pw_uid)
+			return 0;
+		snprintf(err, errlen, "cannot become %s: not started as root", user);
+		return -1;
+	}
+	if (setgroups(0, NULL) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
+		snprintf(err, errlen, "becoming %s: %s", user, strerror(errno));
+		return -1;
+	}
+	if (getresuid(&r, &e, &s) == -1 || r != pw->pw_uid || e != pw->pw_uid ||
+	    s != pw->pw_uid || setuid(0) != -1) {
+		snprintf(err, errlen, "becoming %s: root could be regained", user);
+		return -1;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		snprintf(err, errlen, "no_new_privs: %s", strerror(errno));
+		return -1;
 	}
 	return 0;
 }
@@ -188,6 +245,7 @@ proxyd_main(int argc, char **argv)
 	struct proxyd_config *cfg;
 	struct worker *workers = NULL;
 	struct control *ctl = NULL;
+	struct metrics_server *msrv = NULL;
 	sigset_t sigs;
 	char err[1024];
 	int i, sig, started = 0, status = 1;
@@ -204,6 +262,14 @@ proxyd_main(int argc, char **argv)
 		config_free(cfg);
 		return 0;
 	}
+	/* Decided before anything is bound, so a refused start disturbs
+	 * nothing a running instance owns. */
+	if (cfg->user[0] == '\0' && geteuid() == 0 && !o.allow_root) {
+		log_warnx("refusing to run as root: name an unprivileged user in "
+		    "the config (user NAME) or pass -R");
+		config_free(cfg);
+		return 1;
+	}
 	if (evthread_use_pthreads() == -1)
 		fatalx("libevent has no thread support");
 	signal(SIGPIPE, SIG_IGN);
@@ -216,7 +282,8 @@ proxyd_main(int argc, char **argv)
 
 	memset(&srv, 0, sizeof(srv));
 	pthread_mutex_init(&srv.cfg_lock, NULL);
-	if ((srv.sessions = session_table_new()) == NULL)
+	if ((srv.sessions = session_table_new()) == NULL ||
+	    (srv.metrics = metrics_new()) == NULL)
 		fatalx("out of memory");
 	if ((srv.events = events_new(cfg->event_log, err, sizeof(err))) == NULL) {
 		log_warnx("%s", err);
@@ -244,10 +311,26 @@ proxyd_main(int argc, char **argv)
 		}
 		events_set_sink(srv.events, control_broadcast, ctl);
 	}
+	if (srv.cur->cfg->metrics.addr.family != 0) {
+		char where[CTL_ENDPOINT_STRLEN];
+
+		ctl_endpoint_format(&srv.cur->cfg->metrics, where, sizeof(where));
+		msrv = metrics_server_new(workers[0].base, srv.metrics, where, err,
+		    sizeof(err));
+		if (msrv == NULL) {
+			log_warnx("%s", err);
+			goto out;
+		}
+	}
+	if (drop_privileges(srv.cur->cfg->user, o.allow_root, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		goto out;
+	}
 	for (i = 0; i < o.workers; i++)
 		if (worker_start(&workers[i]) == -1)
 			fatalx("cannot start worker %d", i);
-	log_info("listening with %d event loops", o.workers);
+	log_info("listening with %d event loops as uid %u", o.workers,
+	    (unsigned int)geteuid());
 
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
@@ -269,6 +352,7 @@ out:
 		events_set_sink(srv.events, NULL, NULL);
 		control_free(ctl);
 	}
+	metrics_server_free(msrv);
 	for (i = 0; i < started; i++)
 		worker_fini(&workers[i]);
 	free(workers);
@@ -277,6 +361,7 @@ out:
 		events_free(srv.events);
 	}
 	session_table_free(srv.sessions);
+	metrics_free(srv.metrics);
 	server_config_put(srv.cur);
 	pthread_mutex_destroy(&srv.cfg_lock);
 	return status;

@@ -17,6 +17,7 @@ proxyd_libproxyd_a_SOURCES = \
 	proxyd/conn.c proxyd/conn.h \
 	proxyd/worker.c proxyd/worker.h \
 	proxyd/control.c proxyd/control.h \
+	proxyd/metrics.c proxyd/metrics.h \
 	proxyd/daemon.c proxyd/daemon.h
 
 PROXYD_LIBS = proxyd/libproxyd.a $(CARES_LIBS) $(LIBEVENT_OPENSSL_LIBS) \

@@ -64,10 +64,10 @@ void metrics_free(struct metrics *m);
 /* Hot-path updates: any thread, never allocate. m may be NULL (no-op). */
 void metrics_conn_open(struct metrics *m);	/* active++, total++ */
 void metrics_conn_close(struct metrics *m);	/* active-- */
-/* denied: 0 = type "allowed", else "denied". proto is http, tls, tcp or
- * dns and reason one of decide_reason_name()'s strings, upstream_unreachable,
- * proxy_error or sni_mismatch or method_not_allowed; any other value is
- * counted under "other" (NULL too). */
+/* denied: 0 = type "allowed", else "denied". proto: http, tls, tcp or dns;
+ * reason: a decide_reason_name() string or sni_mismatch,
+ * method_not_allowed, upstream_unreachable, proxy_error. Anything else
+ * (NULL too) is counted under "other"; matching is exact. */
 void metrics_decision(struct metrics *m, int denied, const char *proto,
     const char *reason);
 void metrics_bytes(struct metrics *m, enum metrics_dir dir, uint64_t n);

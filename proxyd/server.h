@@ -7,6 +7,7 @@
 
 #include "proxyd/config.h"
 #include "proxyd/events.h"
+#include "proxyd/metrics.h"
 #include "proxyd/sessions.h"
 
 /*
@@ -26,6 +27,7 @@ struct server {
 	struct server_config *cur;
 	struct session_table *sessions;
 	struct events *events;
+	struct metrics *metrics;		/* NULL-safe: calls do nothing */
 	atomic_uint conns;			/* live, all workers */
 	atomic_ullong conns_total;
 	atomic_ullong denied_total;

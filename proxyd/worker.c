@@ -47,8 +47,10 @@ accept_explicit_cb(struct evconnlistener *l, evutil_socket_t fd,
 static void
 accept_error_cb(struct evconnlistener *l, void *arg)
 {
+	struct worker *w = arg;
+
 	(void)l;
-	(void)arg;
+	metrics_error(w->srv->metrics, METRICS_ERR_ACCEPT);
 	/* EMFILE and friends: one connection's problem, not the daemon's. */
 	log_warn("accept");
 }

@@ -16,7 +16,7 @@ TPORT=15001
 DPORT=5353
 
 lab_preflight
-tap_plan 45
+tap_plan 49
 
 PROXYD_PID=""
 cleanup() {
@@ -74,7 +74,9 @@ write_conf() { # $1: extra allow patterns for s1
 transparent_listen 0.0.0.0:$TPORT
 transparent_listen [::]:$TPORT
 explicit_listen 198.18.0.1:3128
+metrics_listen 127.0.0.1:9464
 event_log $EVENTS
+user nobody
 control_socket $LAB_DIR/proxyd.sock
 exempt 198.18.0.0/15
 sniff_timeout_ms 300
@@ -85,6 +87,8 @@ source 198.18.0.1/32 tenant lablocal allow allowed.test
 CONF
 }
 write_conf ""
+# proxyd rereads its config as nobody on SIGHUP: let it through LAB_DIR.
+chmod 711 "$LAB_DIR"
 start_proxyd() {
 	ip netns exec "$LAB_NS" "$PROXYD" ${LAB_DEBUG:+-d} -c "$CONF" -r "$LAB_DNS:53" -w 2 -D 500 \
 		>>"$LAB_DIR/proxyd.out" 2>&1 &
@@ -98,6 +102,16 @@ start_proxyd() {
 	return 1
 }
 start_proxyd || tap_bail "proxyd did not start: $(cat "$LAB_DIR/proxyd.out")"
+grep -v '^user ' "$CONF" >"$LAB_DIR/root.conf"
+ip netns exec "$LAB_NS" "$PROXYD" -c "$LAB_DIR/root.conf" -w 1 >"$LAB_DIR/root.out" 2>&1
+rc=$?
+tap_ok "$([ $rc -eq 1 ] && grep -q 'refusing to run as root' "$LAB_DIR/root.out"; echo $?)" \
+	"without a user in the config (and no -R) proxyd refuses to run as root"
+st=/proc/$PROXYD_PID/status
+tap_ok "$(grep -Eq '^Uid:[[:space:]]+65534[[:space:]]+65534[[:space:]]+65534[[:space:]]+65534$' "$st" &&
+	grep -Eq '^Gid:[[:space:]]+65534' "$st" && grep -Eq '^CapEff:[[:space:]]+0+$' "$st" &&
+	grep -Eq '^NoNewPrivs:[[:space:]]+1$' "$st"; echo $?)" \
+	"after binding, proxyd runs as nobody with no capabilities and no_new_privs"
 tap_diag "proxyd pid $PROXYD_PID, session $A1 (s1), $A2 (s2, no policy)"
 
 s1() { lab_exec "$S1" "$@"; }
@@ -390,6 +404,18 @@ wait "$listener"
 tap_ok "$(grep -q '"session":"ses_s2"' "$LAB_DIR/ctl-events" &&
 	grep -q '"reason":"not_allowlisted"' "$LAB_DIR/ctl-events"; echo $?)" \
 	"control: decision events stream to the connected client"
+
+# Metrics reflect what the tests did, on lab's loopback only.
+lab_exec lab curl -s --max-time 5 http://127.0.0.1:9464/metrics >"$LAB_DIR/metrics" 2>&1
+metric() { awk -v k="$1" '$1 == k { print $2 }' "$LAB_DIR/metrics"; }
+m1=$(metric 'enclave_proxyd_decisions_total{type="denied",proto="http",reason="blocked_range"}')
+m2=$(metric 'enclave_proxyd_decisions_total{type="allowed",proto="tls",reason="allowed"}')
+m3=$(metric 'enclave_proxyd_connections_total')
+tap_ok "$([ "${m1:-0}" -ge 8 ] && [ "${m2:-0}" -ge 3 ] && [ "${m3:-0}" -ge 40 ] &&
+	grep -q '^enclave_proxyd_resolver_latency_seconds_count [1-9]' "$LAB_DIR/metrics"; echo $?)" \
+	"metrics count the decisions (blocked_range $m1, tls allowed $m2, connections $m3) and resolver latency"
+code=$(s1 curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://$GW1:9464/metrics")
+tap_ok "$([ "$code" = 403 ]; echo $?)" "a session cannot read the metrics (its request is judged like any other: $code)"
 
 # 29: the allowed events carry bytes and the connected address.
 tap_ok "$([ "$(ev type=egress_allowed host=allowed.test proto=http)" -ge 1 ] &&

@@ -20,6 +20,7 @@ unit_programs = \
 	tests/unit/test_sessions \
 	tests/unit/test_relay \
 	tests/unit/test_events \
+	tests/unit/test_metrics \
 	tests/unit/test_ctlmsg \
 	tests/unit/test_config \
 	tests/unit/test_http \
