@@ -172,6 +172,8 @@ decide_reason_name(enum decide_reason r)
 		return "sni_mismatch";
 	case DECIDE_METHOD_NOT_ALLOWED:
 		return "method_not_allowed";
+	case DECIDE_DNS_TYPE:
+		return "dns_type_refused";
 	}
 	return "unknown";
 }

@@ -33,6 +33,7 @@ enum decide_reason {
 	DECIDE_LIMIT,			/* a connection or size limit */
 	DECIDE_SNI_MISMATCH,		/* TLS after CONNECT names another host */
 	DECIDE_METHOD_NOT_ALLOWED,	/* TRACE, or CONNECT where it has no place */
+	DECIDE_DNS_TYPE,		/* a DNS query type other than A/AAAA */
 };
 
 struct decision {

@@ -292,6 +292,8 @@ dns_put_head(const struct dns_query *q, int rcode, uint8_t *out, size_t cap)
 	return need;
 }
 
+/* Our OPT: our UDP size, version 0, the query's DO bit echoed (RFC 3225)
+ * and the upper bits of an extended rcode. */
 static void
 dns_put_opt(const struct dns_query *q, int rcode, uint8_t *p)
 {

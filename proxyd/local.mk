@@ -18,6 +18,8 @@ proxyd_libproxyd_a_SOURCES = \
 	proxyd/worker.c proxyd/worker.h \
 	proxyd/control.c proxyd/control.h \
 	proxyd/metrics.c proxyd/metrics.h \
+	proxyd/dns.c proxyd/dns.h \
+	proxyd/dnsserver.c proxyd/dnsserver.h \
 	proxyd/daemon.c proxyd/daemon.h
 
 PROXYD_LIBS = proxyd/libproxyd.a $(CARES_LIBS) $(LIBEVENT_OPENSSL_LIBS) \

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "proxyd/conn.h"
+#include "proxyd/dnsserver.h"
 #include "proxyd/resolve.h"
 #include "proxyd/tls.h"
 #include "proxyd/worker.h"
@@ -149,6 +150,9 @@ worker_init(struct worker *w, struct server *srv, int index,
 		evconnlistener_set_error_cb(w->listeners[i], accept_error_cb);
 		w->nlisteners++;
 	}
+	if (cfg->dns.n > 0 &&
+	    (w->dns = dnsserver_new(w, &cfg->dns, err, errlen)) == NULL)
+		goto fail;
 	if (index == 0) {
 		struct timeval tv = { 0, TICK_MS * 1000 };
 
@@ -241,6 +245,8 @@ worker_fini(struct worker *w)
 
 	if (w->base != NULL)
 		conn_close_all(w);
+	dnsserver_free(w->dns);
+	w->dns = NULL;
 	for (i = 0; i < w->nlisteners; i++)
 		evconnlistener_free(w->listeners[i]);
 	w->nlisteners = 0;

@@ -12,6 +12,7 @@ struct evconnlistener;
 struct resolver;
 struct tls_hello;
 struct conn;
+struct dnsserver;
 
 /*
  * One event loop on one thread, with its own SO_REUSEPORT listeners, its
@@ -28,6 +29,7 @@ struct worker {
 	struct evconnlistener *listeners[2 * CONFIG_LISTEN_MAX];
 	size_t nlisteners;
 	struct event *tick;			/* coalescing windows, on worker 0 */
+	struct dnsserver *dns;			/* NULL without dns_listen */
 	TAILQ_HEAD(, conn) conns;
 	unsigned int nconns;
 	int draining;

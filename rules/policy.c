@@ -124,6 +124,18 @@ policy_check(const struct policy *p, const char *host, size_t len,
 	return POLICY_DENY_NOT_ALLOWED;
 }
 
+int
+policy_name_allowed(const struct policy *p, const char *canon_host)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (host_pattern_match(&p->pats[i], canon_host,
+		    p->pats[i].port ? p->pats[i].port : 80))
+			return 1;
+	return 0;
+}
+
 const char *
 policy_verdict_reason(enum policy_verdict v)
 {

@@ -33,6 +33,8 @@ size_t policy_count(const struct policy *p);
 /* canon (may be NULL) receives the canonical name when there is one. */
 enum policy_verdict policy_check(const struct policy *p, const char *host,
     size_t len, uint16_t port, char canon[HOSTNAME_MAX + 1]);
+/* The same, for DNS: is the canonical name allowed on any port at all? */
+int policy_name_allowed(const struct policy *p, const char *canon_host);
 /* Stable snake_case names; they become audit `reason` values. */
 const char *policy_verdict_reason(enum policy_verdict v);
 

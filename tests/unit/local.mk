@@ -21,6 +21,7 @@ unit_programs = \
 	tests/unit/test_relay \
 	tests/unit/test_events \
 	tests/unit/test_metrics \
+	tests/unit/test_dns \
 	tests/unit/test_ctlmsg \
 	tests/unit/test_config \
 	tests/unit/test_http \
@@ -31,3 +32,5 @@ check_PROGRAMS += $(unit_programs)
 TESTS += $(unit_programs)
 UNIT_TESTS += $(unit_programs)
 EXTRA_DIST += tests/unit/golden
+# libresolv parses the DNS builder's output: an independent check.
+tests_unit_test_dns_LDADD = $(LDADD) -lresolv

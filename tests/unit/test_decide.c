@@ -252,6 +252,7 @@ test_reason_names(void **state)
 	assert_string_equal(decide_reason_name(DECIDE_LIMIT), "limit_exceeded");
 	assert_string_equal(decide_reason_name(DECIDE_SNI_MISMATCH), "sni_mismatch");
 	assert_string_equal(decide_reason_name(DECIDE_METHOD_NOT_ALLOWED), "method_not_allowed");
+	assert_string_equal(decide_reason_name(DECIDE_DNS_TYPE), "dns_type_refused");
 	assert_string_equal(decide_reason_name((enum decide_reason)99), "unknown");
 }
 

@@ -143,6 +143,20 @@ test_limits_and_duplicates(void **state)
 }
 
 static void
+test_name_allowed_on_any_port(void **state)
+{
+	static const char *const pats[] = { "pypi.org", "*.github.com:8443" };
+	struct policy *p = policy_of(pats, 2);
+
+	(void)state;
+	assert_true(policy_name_allowed(p, "pypi.org"));
+	assert_true(policy_name_allowed(p, "api.github.com"));
+	assert_false(policy_name_allowed(p, "github.com"));
+	assert_false(policy_name_allowed(p, "exfil.attacker.example"));
+	policy_free(p);
+}
+
+static void
 test_reasons(void **state)
 {
 	(void)state;
@@ -162,6 +176,7 @@ main(void)
 		cmocka_unit_test(test_invalid_hosts),
 		cmocka_unit_test(test_bad_patterns_name_the_pattern),
 		cmocka_unit_test(test_limits_and_duplicates),
+		cmocka_unit_test(test_name_allowed_on_any_port),
 		cmocka_unit_test(test_reasons),
 	};
 

@@ -1,0 +1,35 @@
+#ifndef ENCLAVE_PROXYD_DNSSERVER_H
+#define ENCLAVE_PROXYD_DNSSERVER_H
+
+#include <stddef.h>
+
+#include "proxyd/config.h"
+
+/*
+ * DNS for sessions (UDP and TCP, redirected to us by nft): a name the
+ * session may reach is resolved upstream by the proxy and answered with
+ * its allowed addresses, which the proxy then remembers as its own; any
+ * other name gets NXDOMAIN and never leaves the appliance, so DNS cannot
+ * carry data out. Other query types are refused without an upstream
+ * query. One per worker; nothing shared but the server.
+ */
+
+/* Queries waiting for the resolver, per worker. */
+#define DNSSERVER_PENDING_MAX 1024
+/* TCP connections per worker, and how long one may sit idle. */
+#define DNSSERVER_TCP_MAX 256
+#define DNSSERVER_TCP_IDLE_MS 10000
+/* Repeats of one decision for one session and name within this window
+ * (A and AAAA from one getaddrinfo, retries) are one event. */
+#define DNSSERVER_DEDUPE_MS 2000
+#define DNSSERVER_DEDUPE_SLOTS 256
+
+struct worker;
+struct dnsserver;
+
+struct dnsserver *dnsserver_new(struct worker *w,
+    const struct config_listeners *listen, char *err, size_t errlen);
+/* The one teardown: closes sockets, cancels pending queries. */
+void dnsserver_free(struct dnsserver *ds);
+
+#endif
