@@ -123,7 +123,13 @@ decide_addrs(const struct decide_ctx *ctx, const struct ip_addr *addrs,
 			}
 			continue;
 		}
-		if (!found || (orig_dst != NULL && ip_equal(&addrs[i], orig_dst))) {
+		/* Prefer the original destination, then its address family
+		 * (an IPv4 client is most likely to have an IPv4 path). */
+		if (!found || (orig_dst != NULL && (ip_equal(&addrs[i], orig_dst) ||
+		    (addrs[i].family == orig_dst->family &&
+		    d->connect.family != orig_dst->family)))) {
+			if (found && orig_dst != NULL && ip_equal(&d->connect, orig_dst))
+				continue;
 			d->connect = addrs[i];
 			found = 1;
 		}

@@ -128,7 +128,9 @@ worker_init(struct worker *w, struct server *srv, int index,
 		snprintf(err, errlen, "worker %d: out of memory", index);
 		goto fail;
 	}
-	w->resolver = resolver_new(w->base, resolver_servers, AF_INET, err, errlen);
+	/* Both families: sessions' AAAA queries are answered from it too. */
+	w->resolver = resolver_new(w->base, resolver_servers, AF_UNSPEC, err,
+	    errlen);
 	if (w->resolver == NULL)
 		goto fail;
 	for (i = 0; i < cfg->transparent.n + cfg->explicit_proxy.n; i++) {

@@ -16,7 +16,7 @@ TPORT=15001
 DPORT=5353
 
 lab_preflight
-tap_plan 59
+tap_plan 60
 
 PROXYD_PID=""
 cleanup() {
@@ -326,6 +326,10 @@ out3=$(dnsq x 1 udp 123401000002000000000000)
 tap_ok "$([ "$out1" = REFUSED ] && { [ "$out2" = FORMERR ] || [ "$out2" = NOTIMP ]; } &&
 	[ "$out3" = FORMERR ]; echo $?)" \
 	"DNS: ANY refused ($out1); garbage ($out2) and a lying QDCOUNT ($out3) get an error, not a crash"
+out=$(dnsq allowed.test 28 udp)
+tap_ok "$([ "$out" = NOERROR ] &&
+	grep -q "query\[AAAA\] allowed.test from 198.18.0.1" "$LAB_DNSMASQ_LOG"; echo $?)" \
+	"DNS: AAAA for an allowed name is asked upstream by the proxy (the lab has none: NODATA)"
 out=$(dnsq allowed.test 1 tcp)
 tap_ok "$([ "$out" = "NOERROR 198.18.1.10" ]; echo $?)" "DNS over TCP is answered the same way ($out)"
 out=$(dnsq rebind.test 1 udp)

@@ -191,6 +191,20 @@ test_addrs_pick_allowed_prefer_original(void **state)
 	assert_true(ip_equal(&d.connect, &mixed[1]));
 	assert_true(d.dst_mismatch);
 
+	/* Without the original among them, the first of the client's family. */
+	{
+		struct ip_addr mixed_fam[3] = { addr("::ffff:198.18.1.30"),
+			addr("198.18.1.20"), addr("198.18.1.21") };
+
+		name(f, "allowed.test", 80, &d);
+		decide_addrs(&f->ctx, mixed_fam, 3, &other, &d);
+		assert_int_equal(d.reason, DECIDE_ALLOWED);
+		assert_true(ip_equal(&d.connect, &mixed_fam[1]));
+		name(f, "allowed.test", 80, &d);
+		decide_addrs(&f->ctx, mixed_fam, 3, NULL, &d);
+		assert_true(ip_equal(&d.connect, &mixed_fam[0]));
+	}
+
 	name(f, "allowed.test", 80, &d);
 	decide_addrs(&f->ctx, blocked, 2, &orig, &d);
 	assert_int_equal(d.reason, DECIDE_RESOLVES_TO_BLOCKED);
