@@ -7,10 +7,13 @@ lab_tests = \
 	tests/lab/netns.sh \
 	tests/lab/rules.sh \
 	tests/lab/nflog.sh \
-	tests/lab/dump.sh
+	tests/lab/dump.sh \
+	tests/lab/sandbox.sh
 TESTS += $(lab_tests)
-check_PROGRAMS += tests/lab/netns-tool tests/lab/rules-tool tests/lab/nflog-tool
+check_PROGRAMS += tests/lab/netns-tool tests/lab/rules-tool tests/lab/nflog-tool \
+	tests/lab/sandbox-tool
 tests_lab_netns_tool_SOURCES = tests/lab/netns_tool.c
 tests_lab_rules_tool_SOURCES = tests/lab/rules_tool.c
 tests_lab_nflog_tool_SOURCES = tests/lab/nflog_tool.c
+tests_lab_sandbox_tool_SOURCES = tests/lab/sandbox_tool.c
 EXTRA_DIST += $(lab_tests) tests/lab/lib.sh tests/lab/README.md tests/lab/golden
