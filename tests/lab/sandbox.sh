@@ -327,11 +327,12 @@ for f in "${RUNS[@]}"; do
 done
 stray=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "enclave-$P-*" 2>/dev/null)
 [ -n "$stray" ] && left="$left $stray"
-# Any process still in one of the sandboxes' mount namespaces?
-ns_list=$(for f in "${RUNS[@]}"; do python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mnt_ns"])' "$f"; done | sort -u)
+# Any process still running as the sandboxes' uid? (Mount namespace
+# inode numbers are reused once freed, so a scan by inode would also find
+# other tests' fresh namespaces; the uid is unique to this run.)
 for p in /proc/[0-9]*; do
-	i=$(stat -L -c %i "$p/ns/mnt" 2>/dev/null) || continue
-	grep -qx "$i" <<<"$ns_list" && left="$left mntns:${p#/proc/}"
+	u=$(awk '/^Uid:/ { print $2; exit }' "$p/status" 2>/dev/null) || continue
+	[ "$u" = "$SB_UID" ] && left="$left uid:${p#/proc/}"
 done
 grep -Eq ' (/workspace|/oldroot|/opt/enclave) ' /proc/self/mountinfo && left="$left host-mounts"
 expect "after $n runs: no cgroup, process, mount namespace or mount left" "${left:-none}" none

@@ -1,0 +1,234 @@
+/*
+ * The caller's preparation of a sandbox: the spec validated, defaults
+ * filled in, and the plan the children follow built ahead of clone.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "sessiond/sandbox_plan.h"
+#include "sessiond/sandbox_seccomp.h"
+
+#define SANDBOX_DEF_MEMORY_MB	256
+#define SANDBOX_DEF_PIDS	128
+#define SANDBOX_DEF_FS_MB	64
+
+static const struct sandbox_lang sandbox_langs[] = {
+	{ "python", "/usr/bin/python3", "/workspace/main.py" },
+	{ "sh", "/bin/sh", "/workspace/main.sh" },
+	{ "node", "/usr/bin/node", "/workspace/main.js" },
+};
+
+static int
+sandbox_name_ok(const char *name)
+{
+	size_t i, n;
+
+	if (name == NULL || (n = strlen(name)) == 0 || n > SANDBOX_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') ||
+		    (name[i] >= 'A' && name[i] <= 'Z') ||
+		    (name[i] >= '0' && name[i] <= '9') ||
+		    name[i] == '_' || name[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static int
+sandbox_limit(unsigned int *v, unsigned int def, unsigned int min,
+    unsigned int max, const char *what, char *err, size_t errlen)
+{
+	if (*v == 0)
+		*v = def;
+	if (*v < min || *v > max)
+		return err_set(err, errlen, "%s %u out of range [%u, %u]", what,
+		    *v, min, max);
+	return 0;
+}
+
+static int
+sandbox_check_fd(int fd, const char *what, char *err, size_t errlen)
+{
+	if (fd >= 0 && fcntl(fd, F_GETFD) == -1)
+		return err_set(err, errlen, "%s fd %d: %s", what, fd,
+		    strerror(errno));
+	return 0;
+}
+
+static int
+sandbox_validate(const struct sandbox_spec *s, struct sandbox_limits *lim,
+    const struct sandbox_lang **lang, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (!sandbox_name_ok(s->name))
+		return err_set(err, errlen, "sandbox name must be 1-%d of "
+		    "[A-Za-z0-9_-]", SANDBOX_NAME_MAX);
+	if (s->netns_path == NULL || s->netns_path[0] != '/')
+		return err_set(err, errlen, "netns path must be absolute");
+	*lang = NULL;
+	for (i = 0; s->language != NULL &&
+	    i < sizeof(sandbox_langs) / sizeof(sandbox_langs[0]); i++)
+		if (strcmp(s->language, sandbox_langs[i].name) == 0)
+			*lang = &sandbox_langs[i];
+	if (*lang == NULL)
+		return err_set(err, errlen, "unknown language (python, sh, node)");
+	if (access((*lang)->interp, X_OK) == -1)
+		return err_set(err, errlen, "%s is not installed%s",
+		    (*lang)->name, errno == ENOENT ? "" : " (not executable)");
+	if (s->code == NULL && s->code_len > 0)
+		return err_set(err, errlen, "code is NULL");
+	if (s->uid == 0 || s->gid == 0 || s->uid == (uid_t)-1 ||
+	    s->gid == (gid_t)-1)
+		return err_set(err, errlen, "the workload's uid and gid must be "
+		    "unprivileged (not 0)");
+	*lim = s->limits;
+	if (sandbox_limit(&lim->memory_mb, SANDBOX_DEF_MEMORY_MB, 16, 1 << 20,
+	    "memory_mb", err, errlen) == -1 ||
+	    sandbox_limit(&lim->pids, SANDBOX_DEF_PIDS, 4, 1 << 16, "pids",
+	    err, errlen) == -1 ||
+	    sandbox_limit(&lim->workspace_mb, SANDBOX_DEF_FS_MB, 1, 1 << 16,
+	    "workspace_mb", err, errlen) == -1 ||
+	    sandbox_limit(&lim->tmp_mb, SANDBOX_DEF_FS_MB, 1, 1 << 16,
+	    "tmp_mb", err, errlen) == -1)
+		return -1;
+	if (lim->cpu_pct > 100 * 1024)
+		return err_set(err, errlen, "cpu_pct %u too large", lim->cpu_pct);
+	if ((uint64_t)s->code_len > (uint64_t)lim->workspace_mb * 1024 * 1024)
+		return err_set(err, errlen, "code larger than the workspace");
+	if (sandbox_check_fd(s->stdout_fd, "stdout", err, errlen) == -1 ||
+	    sandbox_check_fd(s->stderr_fd, "stderr", err, errlen) == -1 ||
+	    sandbox_check_fd(s->result_fd, "result", err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+plan_env(struct sandbox_plan *p, int helpers)
+{
+	char *b = p->env_buf, *end = p->env_buf + sizeof(p->env_buf);
+	int n = 0;
+
+#define PLAN_ENV(...) do {						\
+	p->envp[n++] = b;						\
+	b += snprintf(b, (size_t)(end - b), __VA_ARGS__) + 1;		\
+} while (0)
+	PLAN_ENV("PATH=/usr/local/bin:/usr/bin:/bin%s",
+	    helpers ? ":/opt/enclave" : "");
+	PLAN_ENV("HOME=/workspace");
+	PLAN_ENV("LANG=C.UTF-8");
+	PLAN_ENV("TMPDIR=/tmp");
+	PLAN_ENV("PYTHONDONTWRITEBYTECODE=1");
+	if (p->result_fd >= 0)
+		PLAN_ENV("ENCLAVE_RESULT_FD=%d", SANDBOX_RESULT_FD);
+	if (helpers) {
+		PLAN_ENV("PYTHONPATH=/opt/enclave");
+		PLAN_ENV("NODE_PATH=/opt/enclave");
+	}
+#undef PLAN_ENV
+	p->envp[n] = NULL;
+}
+
+static int
+plan_build(struct sandbox_plan *p, const struct sandbox_spec *s,
+    const struct sandbox_limits *lim, const struct sandbox_lang *lang,
+    char *err, size_t errlen)
+{
+	unsigned char addr[16];
+	char real[PATH_MAX];
+	struct stat st;
+
+	p->spec = s;
+	p->lang = lang;
+	p->lim = *lim;
+	p->netfd = p->sync_r = p->err_w = p->status_w = -1;
+	p->out_fd = s->stdout_fd;
+	p->errout_fd = s->stderr_fd;
+	p->result_fd = s->result_fd;
+	p->argv[0] = lang->interp;
+	p->argv[1] = lang->file;
+	p->argv[2] = NULL;
+	if (s->helpers_dir != NULL) {
+		if (realpath(s->helpers_dir, real) == NULL ||
+		    stat(real, &st) == -1)
+			return err_set(err, errlen, "helpers %s: %s",
+			    s->helpers_dir, strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			return err_set(err, errlen, "helpers %s: not a directory",
+			    s->helpers_dir);
+		snprintf(p->helpers_src, sizeof(p->helpers_src), "%s%s",
+		    SANDBOX_OLDROOT, real);
+	}
+	plan_env(p, s->helpers_dir != NULL);
+	if (s->gateway != NULL) {
+		if (inet_pton(AF_INET, s->gateway, addr) != 1 &&
+		    inet_pton(AF_INET6, s->gateway, addr) != 1)
+			return err_set(err, errlen, "gateway is not an address");
+		snprintf(p->resolv, sizeof(p->resolv), "nameserver %s\n",
+		    s->gateway);
+	}
+	snprintf(p->root_opts, sizeof(p->root_opts),
+	    "size=4m,nr_inodes=4096,mode=0755");
+	snprintf(p->dev_opts, sizeof(p->dev_opts),
+	    "size=64k,nr_inodes=64,mode=0755");
+	snprintf(p->ws_opts, sizeof(p->ws_opts),
+	    "size=%um,nr_inodes=65536,mode=0700,uid=%u,gid=%u",
+	    lim->workspace_mb, (unsigned int)s->uid, (unsigned int)s->gid);
+	snprintf(p->tmp_opts, sizeof(p->tmp_opts),
+	    "size=%um,nr_inodes=65536,mode=1777", lim->tmp_mb);
+	snprintf(p->passwd, sizeof(p->passwd),
+	    "root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n"
+	    "sandbox:x:%u:%u:sandbox:/workspace:/bin/sh\n",
+	    (unsigned int)s->uid, (unsigned int)s->gid);
+	snprintf(p->group, sizeof(p->group), "root:x:0:\nsandbox:x:%u:\n",
+	    (unsigned int)s->gid);
+	return 0;
+}
+
+struct sandbox_plan *
+sandbox_plan_new(const struct sandbox_spec *spec, char *err, size_t errlen)
+{
+	const struct sandbox_lang *lang = NULL;
+	struct sandbox_limits lim;
+	struct sandbox_plan *p;
+
+	if (sandbox_validate(spec, &lim, &lang, err, errlen) == -1)
+		return NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		err_set(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (plan_build(p, spec, &lim, lang, err, errlen) == -1 ||
+	    sandbox_seccomp_build(&p->prog, err, errlen) == -1)
+		goto fail;
+	if ((p->netfd = open(spec->netns_path, O_RDONLY | O_CLOEXEC)) == -1) {
+		err_set(err, errlen, "open netns %s: %s", spec->netns_path,
+		    strerror(errno));
+		goto fail;
+	}
+	return p;
+fail:
+	sandbox_plan_free(p);
+	return NULL;
+}
+
+void
+sandbox_plan_free(struct sandbox_plan *p)
+{
+	if (p == NULL)
+		return;
+	if (p->netfd != -1)
+		close(p->netfd);
+	free(p->prog.filter);
+	free(p);
+}
