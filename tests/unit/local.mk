@@ -26,6 +26,7 @@ unit_programs = \
 	tests/unit/test_config \
 	tests/unit/test_http \
 	tests/unit/test_phase \
+	tests/unit/test_request \
 	tests/unit/test_ctl
 
 check_PROGRAMS += $(unit_programs)
