@@ -291,6 +291,29 @@ int ip_from_sockaddr(const struct sockaddr *sa, struct ip_addr *out)
 	return -1;
 }
 
+unsigned int ip_to_sockaddr(const struct ip_addr *ip, uint16_t port,
+    struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (ip->family == AF_INET) {
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, ip->a, 4);
+		sin->sin_port = htons(port);
+		return sizeof(*sin);
+	}
+	if (ip->family == AF_INET6) {
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, ip->a, 16);
+		sin6->sin6_port = htons(port);
+		return sizeof(*sin6);
+	}
+	errno = EAFNOSUPPORT;
+	return 0;
+}
+
 /* Layouts per RFC 4291, 6052 (/96 and /48), 3056, 4380 and 5214. */
 int ip_embedded_v4(const struct ip_addr *a, struct ip_addr *v4)
 {

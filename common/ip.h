@@ -81,6 +81,11 @@ bool ip_equal(const struct ip_addr *x, const struct ip_addr *y);
 
 /* Copy an AF_INET/AF_INET6 sockaddr; -1 (EAFNOSUPPORT) for other families. */
 int ip_from_sockaddr(const struct sockaddr *sa, struct ip_addr *out);
+struct sockaddr_storage;
+/* The other way, with a port; returns the length to pass to bind/connect,
+ * or 0 (EAFNOSUPPORT) for a family that is neither. */
+unsigned int ip_to_sockaddr(const struct ip_addr *ip, uint16_t port,
+    struct sockaddr_storage *ss);
 
 /*
  * The IPv4 address embedded in an IPv6 one (v4-mapped, v4-compatible,

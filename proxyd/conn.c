@@ -437,26 +437,13 @@ static void
 conn_connect(struct conn *c)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t sl;
 	struct timeval tv;
 
-	memset(&ss, 0, sizeof(ss));
-	if (c->d.connect.family == AF_INET) {
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, c->d.connect.a, 4);
-		sin->sin_port = htons(c->oport);
-		sl = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, c->d.connect.a, 16);
-		sin6->sin6_port = htons(c->oport);
-		sl = sizeof(*sin6);
-	}
+	sl = ip_to_sockaddr(&c->d.connect, c->oport, &ss);
 	c->ufd = socket(c->d.connect.family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
-	if (c->ufd == -1) {
+	if (sl == 0 || c->ufd == -1) {
 		conn_upstream_failed(c, errno);
 		return;
 	}

@@ -20,6 +20,7 @@
 #include "proxyd/decide.h"
 #include "proxyd/dns.h"
 #include "proxyd/dnsserver.h"
+#include "proxyd/listen.h"
 #include "proxyd/resolve.h"
 #include "proxyd/worker.h"
 #include "rules/policy.h"
@@ -448,46 +449,6 @@ tcp_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	bufferevent_enable(t->bev, EV_READ | EV_WRITE);
 }
 
-static int
-bind_endpoint(const struct ctl_endpoint *ep, int type, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	char txt[CTL_ENDPOINT_STRLEN];
-	socklen_t sl;
-	int fd, one = 1;
-
-	memset(&ss, 0, sizeof(ss));
-	if (ep->addr.family == AF_INET) {
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, ep->addr.a, 4);
-		sin->sin_port = htons(ep->port);
-		sl = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, ep->addr.a, 16);
-		sin6->sin6_port = htons(ep->port);
-		sl = sizeof(*sin6);
-	}
-	ctl_endpoint_format(ep, txt, sizeof(txt));
-	if ((fd = socket(ep->addr.family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
-		snprintf(err, errlen, "dns listen %s: %s", txt, strerror(errno));
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1 ||
-	    (ep->addr.family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
-	    bind(fd, (struct sockaddr *)&ss, sl) == -1 ||
-	    (type == SOCK_STREAM && listen(fd, 128) == -1)) {
-		snprintf(err, errlen, "dns listen %s: %s", txt, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 struct dnsserver *
 dnsserver_new(struct worker *w, const struct config_listeners *listen,
     char *err, size_t errlen)
@@ -504,7 +465,7 @@ dnsserver_new(struct worker *w, const struct config_listeners *listen,
 	LIST_INIT(&ds->pending);
 	LIST_INIT(&ds->tcps);
 	for (i = 0; i < listen->n; i++) {
-		if ((fd = bind_endpoint(&listen->v[i], SOCK_DGRAM, err, errlen)) == -1)
+		if ((fd = listen_socket(&listen->v[i], SOCK_DGRAM, "dns listen", err, errlen)) == -1)
 			goto fail;
 		ds->udp_fd[ds->nudp] = fd;
 		ds->udp_ev[ds->nudp] = event_new(w->base, fd, EV_READ | EV_PERSIST,
@@ -515,7 +476,7 @@ dnsserver_new(struct worker *w, const struct config_listeners *listen,
 			goto fail;
 		}
 		event_add(ds->udp_ev[ds->nudp - 1], NULL);
-		if ((fd = bind_endpoint(&listen->v[i], SOCK_STREAM, err, errlen)) == -1)
+		if ((fd = listen_socket(&listen->v[i], SOCK_STREAM, "dns listen", err, errlen)) == -1)
 			goto fail;
 		ds->tcp_l[ds->ntcp] = evconnlistener_new(w->base, tcp_accept_cb, ds,
 		    LEV_OPT_CLOSE_ON_FREE, -1, fd);

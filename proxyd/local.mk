@@ -15,6 +15,7 @@ proxyd_libproxyd_a_SOURCES = \
 	proxyd/httpflow.c proxyd/httpflow.h \
 	proxyd/server.c proxyd/server.h \
 	proxyd/conn.c proxyd/conn.h \
+	proxyd/listen.c proxyd/listen.h \
 	proxyd/worker.c proxyd/worker.h \
 	proxyd/control.c proxyd/control.h \
 	proxyd/metrics.c proxyd/metrics.h \

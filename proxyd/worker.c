@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "proxyd/conn.h"
 #include "proxyd/dnsserver.h"
+#include "proxyd/listen.h"
 #include "proxyd/resolve.h"
 #include "proxyd/tls.h"
 #include "proxyd/worker.h"
@@ -66,48 +67,6 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	events_tick(w->srv->events, 0);
 }
 
-/* Every worker binds the same address with SO_REUSEPORT; the kernel
- * spreads connections across them. */
-static int
-listen_on(const struct ctl_endpoint *ep, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	socklen_t sl;
-	char txt[CTL_ENDPOINT_STRLEN];
-	int fd, one = 1;
-
-	memset(&ss, 0, sizeof(ss));
-	if (ep->addr.family == AF_INET) {
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, ep->addr.a, 4);
-		sin->sin_port = htons(ep->port);
-		sl = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, ep->addr.a, 16);
-		sin6->sin6_port = htons(ep->port);
-		sl = sizeof(*sin6);
-	}
-	ctl_endpoint_format(ep, txt, sizeof(txt));
-	fd = socket(ep->addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		snprintf(err, errlen, "listen %s: socket: %s", txt, strerror(errno));
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1 ||
-	    (ep->addr.family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
-	    bind(fd, (struct sockaddr *)&ss, sl) == -1 || listen(fd, 1024) == -1) {
-		snprintf(err, errlen, "listen %s: %s", txt, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 int
 worker_init(struct worker *w, struct server *srv, int index,
     const struct proxyd_config *cfg, const char *resolver_servers, char *err,
@@ -139,7 +98,7 @@ worker_init(struct worker *w, struct server *srv, int index,
 		    &cfg->explicit_proxy.v[i - cfg->transparent.n] :
 		    &cfg->transparent.v[i];
 
-		if ((fd = listen_on(ep, err, errlen)) == -1)
+		if ((fd = listen_socket(ep, SOCK_STREAM, "listen", err, errlen)) == -1)
 			goto fail;
 		w->listeners[i] = evconnlistener_new(w->base,
 		    expl ? accept_explicit_cb : accept_cb, w,

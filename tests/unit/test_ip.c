@@ -745,10 +745,36 @@ static void test_from_sockaddr(void **state)
 	assert_int_equal(errno, EAFNOSUPPORT);
 }
 
+static void test_to_sockaddr_round_trip(void **state)
+{
+	struct sockaddr_storage ss;
+	struct ip_addr in, out;
+	const char *const addrs[] = { "198.18.1.10", "fe80::1", "::ffff:198.18.0.1" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		in = parse_ok(addrs[i]);
+		assert_int_equal(ip_to_sockaddr(&in, 443, &ss), in.family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+		assert_int_equal(ss.ss_family, in.family);
+		assert_int_equal(ntohs(in.family == AF_INET ?
+		    ((struct sockaddr_in *)&ss)->sin_port :
+		    ((struct sockaddr_in6 *)&ss)->sin6_port), 443);
+		assert_int_equal(ip_from_sockaddr((struct sockaddr *)&ss, &out), 0);
+		assert_true(ip_equal(&in, &out));
+	}
+	memset(&in, 0, sizeof(in));
+	errno = 0;
+	assert_int_equal(ip_to_sockaddr(&in, 80, &ss), 0);
+	assert_int_equal(errno, EAFNOSUPPORT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_v4_matches_inet_aton),
+		cmocka_unit_test(test_to_sockaddr_round_trip),
 		cmocka_unit_test(test_parse_v4_rejects),
 		cmocka_unit_test(test_parse_v4_forms),
 		cmocka_unit_test(test_parse_v6),
