@@ -404,22 +404,20 @@ ctl_get_source(const json_t *obj, const char *key, int required,
 	return JSON_GET_OK;
 }
 
-/* Builds the policy and the canonical, de-duplicated pattern list side by
- * side, so the list re-encodes to exactly the policy the daemon holds. */
+/* Builds the policy, then takes its canonical, de-duplicated pattern
+ * list, so the list re-encodes to exactly the policy the daemon holds. */
 static int
 ctl_get_allow(const json_t *obj, struct ctl_request *out, char *err,
     size_t errlen)
 {
 	const char *items[CTL_ALLOW_MAX];
-	char pe[256], canon[HOST_PATTERN_FORMAT_MAX];
-	struct host_pattern hp;
-	size_t n, i, k;
+	char pe[256];
+	size_t n, i;
 
 	if (json_get_string_array(obj, "allow", items, CTL_ALLOW_MAX, &n, 1,
 	    err, errlen) != JSON_GET_OK)
 		return -1;
-	if ((out->policy = policy_new()) == NULL ||
-	    (n > 0 && (out->allow = calloc(n, sizeof(*out->allow))) == NULL)) {
+	if ((out->policy = policy_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -429,20 +427,10 @@ ctl_get_allow(const json_t *obj, struct ctl_request *out, char *err,
 			snprintf(err, errlen, "allow[%zu]: %s", i, pe);
 			return -1;
 		}
-		if (host_pattern_parse(items[i], strlen(items[i]), &hp,
-		    NULL) == -1)
-			abort();	/* policy_add() just accepted it */
-		host_pattern_format(&hp, canon, sizeof(canon));
-		for (k = 0; k < out->nallow; k++)
-			if (strcmp(out->allow[k], canon) == 0)
-				break;
-		if (k < out->nallow)
-			continue;
-		if ((out->allow[out->nallow] = strdup(canon)) == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		out->nallow++;
+	}
+	if (policy_patterns(out->policy, &out->allow, &out->nallow) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
 	return 0;
 }

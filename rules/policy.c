@@ -125,6 +125,32 @@ policy_check(const struct policy *p, const char *host, size_t len,
 }
 
 int
+policy_patterns(const struct policy *p, char ***out, size_t *n)
+{
+	char buf[HOST_PATTERN_FORMAT_MAX], **v = NULL;
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	if (p->n == 0)
+		return 0;
+	if ((v = calloc(p->n, sizeof(*v))) == NULL)
+		return -1;
+	for (i = 0; i < p->n; i++) {
+		host_pattern_format(&p->pats[i], buf, sizeof(buf));
+		if ((v[i] = strdup(buf)) == NULL) {
+			while (i > 0)
+				free(v[--i]);
+			free(v);
+			return -1;
+		}
+	}
+	*out = v;
+	*n = p->n;
+	return 0;
+}
+
+int
 policy_name_allowed(const struct policy *p, const char *canon_host)
 {
 	size_t i;

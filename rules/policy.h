@@ -33,6 +33,10 @@ size_t policy_count(const struct policy *p);
 /* canon (may be NULL) receives the canonical name when there is one. */
 enum policy_verdict policy_check(const struct policy *p, const char *host,
     size_t len, uint16_t port, char canon[HOSTNAME_MAX + 1]);
+/* The canonical text of every pattern, in the order added (duplicates
+ * were already folded): a malloc'd array of malloc'd strings, or *out NULL
+ * when there are none. -1 on allocation failure (nothing to free then). */
+int policy_patterns(const struct policy *p, char ***out, size_t *n);
 /* The same, for DNS: is the canonical name allowed on any port at all? */
 int policy_name_allowed(const struct policy *p, const char *canon_host);
 /* Stable snake_case names; they become audit `reason` values. */

@@ -337,18 +337,17 @@ request_get_backend(const json_t *root, const struct request_limits *lim,
 	return 0;
 }
 
-/* Builds the policy and the canonical, de-duplicated pattern list side by
- * side, so the list re-encodes to exactly the policy the daemon holds. */
+/* Builds the policy, then takes its canonical, de-duplicated pattern
+ * list, so the list re-encodes to exactly the policy the daemon holds. */
 static int
 request_get_egress(const json_t *root, struct session_request *out,
     struct api_error *err)
 {
 	const char *items[REQUEST_ALLOW_MAX];
-	char msg[256], canon[HOST_PATTERN_FORMAT_MAX];
+	char msg[256];
 	struct host_pattern hp;
 	const json_t *egress;
-	size_t n = 0, i, k, len;
-	int parsed;
+	size_t n = 0, i, len;
 
 	if (request_get_object(root, "egress", request_keys_egress, &egress,
 	    err) == -1)
@@ -356,33 +355,22 @@ request_get_egress(const json_t *root, struct session_request *out,
 	if (egress != NULL && json_get_string_array(root, "egress.allow", items,
 	    REQUEST_ALLOW_MAX, &n, 0, msg, sizeof(msg)) == -1)
 		return request_invalid(err, msg);
-	if ((out->policy = policy_new()) == NULL ||
-	    (n > 0 && (out->allow = calloc(n, sizeof(*out->allow))) == NULL))
+	if ((out->policy = policy_new()) == NULL)
 		return request_nomem(err);
 	for (i = 0; i < n; i++) {
 		len = strlen(items[i]);
-		parsed = host_pattern_parse(items[i], len, &hp, NULL);
 		if (policy_add(out->policy, items[i], len, msg,
 		    sizeof(msg)) == -1) {
 			/* policy_add() also fails for ENOMEM on a valid one. */
-			if (parsed == 0)
+			if (host_pattern_parse(items[i], len, &hp, NULL) == 0)
 				return request_nomem(err);
 			api_error_set(err, 400, API_ERR_INVALID_ALLOW_PATTERN,
 			    "egress.allow[%zu]: %s", i, msg);
 			return -1;
 		}
-		if (parsed == -1)
-			abort();	/* policy_add() just accepted it */
-		host_pattern_format(&hp, canon, sizeof(canon));
-		for (k = 0; k < out->nallow; k++)
-			if (strcmp(out->allow[k], canon) == 0)
-				break;
-		if (k < out->nallow)
-			continue;
-		if ((out->allow[out->nallow] = strdup(canon)) == NULL)
-			return request_nomem(err);
-		out->nallow++;
 	}
+	if (policy_patterns(out->policy, &out->allow, &out->nallow) == -1)
+		return request_nomem(err);
 	return 0;
 }
 

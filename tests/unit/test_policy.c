@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -143,6 +144,31 @@ test_limits_and_duplicates(void **state)
 }
 
 static void
+test_patterns_canonical_in_order(void **state)
+{
+	static const char *const pats[] = { "PyPI.org.", "*.github.com:443",
+		"pypi.org" };
+	struct policy *p = policy_of(pats, 3);
+	char **v;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(policy_patterns(p, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0], "pypi.org");
+	assert_string_equal(v[1], "*.github.com:443");
+	free(v[0]);
+	free(v[1]);
+	free(v);
+	policy_free(p);
+	p = policy_new();
+	assert_int_equal(policy_patterns(p, &v, &n), 0);
+	assert_null(v);
+	assert_int_equal(n, 0);
+	policy_free(p);
+}
+
+static void
 test_name_allowed_on_any_port(void **state)
 {
 	static const char *const pats[] = { "pypi.org", "*.github.com:8443" };
@@ -176,6 +202,7 @@ main(void)
 		cmocka_unit_test(test_invalid_hosts),
 		cmocka_unit_test(test_bad_patterns_name_the_pattern),
 		cmocka_unit_test(test_limits_and_duplicates),
+		cmocka_unit_test(test_patterns_canonical_in_order),
 		cmocka_unit_test(test_name_allowed_on_any_port),
 		cmocka_unit_test(test_reasons),
 	};
