@@ -3,6 +3,7 @@
 unit_programs = \
 	tests/unit/test_log \
 	tests/unit/test_clock \
+	tests/unit/test_err \
 	tests/unit/test_ip \
 	tests/unit/test_hostname \
 	tests/unit/test_json \
