@@ -54,7 +54,6 @@ struct conn {
 	size_t len;
 	size_t cap;
 	struct event *ev;
-	struct event *timer;
 	struct resolve_req *rreq;
 	uint64_t resolve_start_ms;
 	struct decision d;
@@ -182,8 +181,6 @@ conn_answer_and_close(struct conn *c, const void *msg, size_t len)
 	c->state = CONN_LINGER;
 	ms_to_tv(LINGER_MS, &tv);
 	event_add(c->ev, &tv);
-	if (c->timer != NULL)
-		event_del(c->timer);
 }
 
 /* The refusal each protocol understands: 403 text for HTTP, a fatal
@@ -254,6 +251,24 @@ http_done_cb(void *arg, uint64_t up, uint64_t down, int error)
 
 static void conn_splice(struct conn *c);
 
+/*
+ * Reads the client through cb, bounded by the sniff timeout (the read
+ * event's own timeout; it is replaced when the connection moves on).
+ */
+static int
+conn_read_client(struct conn *c, event_callback_fn cb)
+{
+	struct timeval tv;
+
+	conn_ev_clear(c);
+	c->ev = event_new(c->w->base, c->cfd, EV_READ | EV_PERSIST, cb, c);
+	if (c->ev == NULL)
+		return -1;
+	ms_to_tv(conn_limits(c)->sniff_timeout_ms, &tv);
+	event_add(c->ev, &tv);
+	return 0;
+}
+
 /* The tunnel's first bytes: if they are a ClientHello, its SNI must name
  * the host CONNECT asked for, or the tunnel would carry another site. */
 static void
@@ -311,7 +326,6 @@ static void
 conn_open_tunnel(struct conn *c)
 {
 	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
-	struct timeval tv;
 
 	conn_ev_clear(c);
 	if (write(c->cfd, ok, sizeof(ok) - 1) != (ssize_t)(sizeof(ok) - 1)) {
@@ -321,14 +335,8 @@ conn_open_tunnel(struct conn *c)
 	}
 	c->len = 0;		/* the CONNECT request is not the tunnel's */
 	c->state = CONN_TUNNEL;
-	c->ev = event_new(c->w->base, c->cfd, EV_READ | EV_PERSIST,
-	    tunnel_read_cb, c);
-	if (c->ev == NULL) {
+	if (conn_read_client(c, tunnel_read_cb) == -1)
 		conn_close(c);
-		return;
-	}
-	ms_to_tv(conn_limits(c)->sniff_timeout_ms, &tv);
-	event_add(c->ev, &tv);
 }
 
 /* Upstream connected: hand both sockets to the relay that fits. */
@@ -345,8 +353,6 @@ conn_start_relay(struct conn *c)
 		return;
 	}
 	conn_ev_clear(c);
-	if (c->timer != NULL)
-		event_del(c->timer);
 	c->state = CONN_RELAY;
 	if (c->proto == CTL_PROTO_HTTP) {
 		memset(&hl, 0, sizeof(hl));
@@ -506,8 +512,6 @@ conn_decided(struct conn *c)
 		c->state = CONN_RESOLVE;
 		if (c->ev != NULL)
 			event_del(c->ev);
-		if (c->timer != NULL)
-			event_del(c->timer);
 		c->resolve_start_ms = clock_monotonic_ms();
 		c->rreq = resolver_lookup(c->w->resolver, c->d.host,
 		    resolve_done_cb, c);
@@ -761,7 +765,6 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
     socklen_t peerlen, enum conn_listener how)
 {
 	struct conn *c;
-	struct timeval tv;
 	struct ip_addr self;
 	uint16_t self_port;
 	unsigned int cap;
@@ -829,15 +832,8 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 		conn_close(c);
 		return;
 	}
-	c->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, sniff_read_cb, c);
-	if (c->ev == NULL) {
+	if (conn_read_client(c, sniff_read_cb) == -1)
 		conn_close(c);
-		return;
-	}
-	ms_to_tv(conn_limits(c)->sniff_timeout_ms, &tv);
-	/* The read event's timeout is the sniff timer; it is replaced when
-	 * the connection moves on. */
-	event_add(c->ev, &tv);
 }
 
 /* The one teardown: every path of every connection ends here. */
@@ -852,8 +848,6 @@ conn_close(struct conn *c)
 	httpflow_free(c->hf);
 	if (c->ev != NULL)
 		conn_ev_clear(c);
-	if (c->timer != NULL)
-		event_free(c->timer);
 	if (c->cfd >= 0)
 		close(c->cfd);
 	if (c->ufd >= 0)

@@ -472,12 +472,7 @@ ctl_get_req(const json_t *obj, long long *req, char *err, size_t errlen)
 void
 ctl_request_clear(struct ctl_request *r)
 {
-	size_t i;
-
-	if (r->allow != NULL)
-		for (i = 0; i < r->nallow; i++)
-			free(r->allow[i]);
-	free(r->allow);
+	policy_patterns_free(r->allow, r->nallow);
 	policy_free(r->policy);
 	memset(r, 0, sizeof(*r));
 	r->req = -1;

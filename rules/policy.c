@@ -139,15 +139,25 @@ policy_patterns(const struct policy *p, char ***out, size_t *n)
 	for (i = 0; i < p->n; i++) {
 		host_pattern_format(&p->pats[i], buf, sizeof(buf));
 		if ((v[i] = strdup(buf)) == NULL) {
-			while (i > 0)
-				free(v[--i]);
-			free(v);
+			policy_patterns_free(v, i);
 			return -1;
 		}
 	}
 	*out = v;
 	*n = p->n;
 	return 0;
+}
+
+void
+policy_patterns_free(char **v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
 int

@@ -37,6 +37,7 @@ enum policy_verdict policy_check(const struct policy *p, const char *host,
  * were already folded): a malloc'd array of malloc'd strings, or *out NULL
  * when there are none. -1 on allocation failure (nothing to free then). */
 int policy_patterns(const struct policy *p, char ***out, size_t *n);
+void policy_patterns_free(char **v, size_t n);
 /* The same, for DNS: is the canonical name allowed on any port at all? */
 int policy_name_allowed(const struct policy *p, const char *canon_host);
 /* Stable snake_case names; they become audit `reason` values. */

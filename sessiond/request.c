@@ -550,13 +550,8 @@ fail:
 void
 session_request_clear(struct session_request *r)
 {
-	size_t i;
-
 	free(r->code);
-	if (r->allow != NULL)
-		for (i = 0; i < r->nallow; i++)
-			free(r->allow[i]);
-	free(r->allow);
+	policy_patterns_free(r->allow, r->nallow);
 	policy_free(r->policy);
 	memset(r, 0, sizeof(*r));
 }

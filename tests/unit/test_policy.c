@@ -157,9 +157,7 @@ test_patterns_canonical_in_order(void **state)
 	assert_int_equal(n, 2);
 	assert_string_equal(v[0], "pypi.org");
 	assert_string_equal(v[1], "*.github.com:443");
-	free(v[0]);
-	free(v[1]);
-	free(v);
+	policy_patterns_free(v, n);
 	policy_free(p);
 	p = policy_new();
 	assert_int_equal(policy_patterns(p, &v, &n), 0);
