@@ -4,9 +4,11 @@
  * caller's own, so a daemon confined by systemd confines its sandboxes.
  */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/magic.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -420,5 +422,86 @@ sandbox_cg_usage(const struct sandbox_cgroup *cg, struct sandbox_usage *u)
 		u->oom_kills = v;
 	else
 		rc = -1;
+	return rc;
+}
+
+/* Kill what is left in one cgroup directory and remove it. */
+static int
+cg_sweep_one(const char *dir)
+{
+	char path[PATH_MAX], line[32];
+	int tries;
+	FILE *f;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >=
+	    sizeof(path))
+		return -1;
+	/* Processes of a crashed daemon's sandbox: PDEATHSIG normally got
+	 * them, but a cgroup must never keep a workload alive. */
+	for (tries = 0; tries < SANDBOX_RMDIR_TRIES; tries++) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			break;
+		if ((f = fopen(path, "re")) != NULL) {
+			while (fgets(line, sizeof(line), f) != NULL) {
+				long pid = strtol(line, NULL, 10);
+
+				if (pid > 1)
+					(void)kill((pid_t)pid, SIGKILL);
+			}
+			fclose(f);
+		}
+		usleep(5000);
+	}
+	log_warn("sandbox: sweep cgroup %s", dir);
+	return -1;
+}
+
+int
+sandbox_cg_sweep(const char *prefix, unsigned int *removed)
+{
+	struct sandbox_cgroup cg;
+	struct statfs sf;
+	char want[SANDBOX_NAME_MAX + 16], base[SANDBOX_CG_PATH_MAX], *slash;
+	char err[256];
+	struct dirent *de;
+	size_t wl;
+	DIR *d;
+	int i, rc = 0;
+
+	*removed = 0;
+	memset(&cg, 0, sizeof(cg));
+	cg.memory = cg.pids = cg.cpu = cg.cpuacct = -1;
+	if (statfs(CGROUP_ROOT, &sf) == -1)
+		return -1;
+	if ((sf.f_type == CGROUP2_SUPER_MAGIC ?
+	    cg_v2_layout(&cg, "x", 1, err, sizeof(err)) :
+	    cg_v1_layout(&cg, "x", 1, err, sizeof(err))) == -1) {
+		log_warnx("sandbox: sweep: %s", err);
+		return -1;
+	}
+	snprintf(want, sizeof(want), "%s%s-", SANDBOX_CG_PREFIX, prefix);
+	wl = strlen(want);
+	for (i = 0; i < cg.n; i++) {
+		snprintf(base, sizeof(base), "%s", cg.dir[i]);
+		if ((slash = strrchr(base, '/')) == NULL)
+			continue;
+		*slash = '\0';
+		if ((d = opendir(base)) == NULL)
+			continue;
+		while ((de = readdir(d)) != NULL) {
+			char dir[SANDBOX_CG_PATH_MAX + 256];
+
+			if (strncmp(de->d_name, want, wl) != 0)
+				continue;
+			snprintf(dir, sizeof(dir), "%s/%s", base, de->d_name);
+			if (cg_sweep_one(dir) == 0)
+				(*removed)++;
+			else
+				rc = -1;
+		}
+		closedir(d);
+	}
 	return rc;
 }

@@ -47,4 +47,11 @@ int sandbox_cg_usage(const struct sandbox_cgroup *cg, struct sandbox_usage *u);
  */
 int sandbox_cg_remove(struct sandbox_cgroup *cg);
 
+/*
+ * Remove every "enclave-PREFIX-*" cgroup next to where ours would be made,
+ * killing what is still inside: what a crashed daemon with that name
+ * prefix left. *removed counts them. -1 if one could not be removed.
+ */
+int sandbox_cg_sweep(const char *prefix, unsigned int *removed);
+
 #endif

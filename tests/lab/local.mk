@@ -8,7 +8,8 @@ lab_tests = \
 	tests/lab/rules.sh \
 	tests/lab/nflog.sh \
 	tests/lab/dump.sh \
-	tests/lab/sandbox.sh
+	tests/lab/sandbox.sh \
+	tests/lab/sessiond.sh
 TESTS += $(lab_tests)
 check_PROGRAMS += tests/lab/netns-tool tests/lab/rules-tool tests/lab/nflog-tool \
 	tests/lab/sandbox-tool

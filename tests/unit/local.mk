@@ -28,6 +28,10 @@ unit_programs = \
 	tests/unit/test_http \
 	tests/unit/test_phase \
 	tests/unit/test_request \
+	tests/unit/test_sdconfig \
+	tests/unit/test_proxyc \
+	tests/unit/test_session \
+	tests/unit/test_ctl_http \
 	tests/unit/test_ctl
 
 check_PROGRAMS += $(unit_programs)

@@ -1,0 +1,28 @@
+/* The registry of compiled-in SessionBackends. */
+#include <config.h>
+
+#include <string.h>
+
+#include "sessiond/backend.h"
+
+static const struct session_backend *const backends[] = {
+	&backend_namespace,
+};
+
+const struct session_backend *const *
+backend_all(size_t *n)
+{
+	*n = sizeof(backends) / sizeof(backends[0]);
+	return backends;
+}
+
+const struct session_backend *
+backend_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (strcmp(backends[i]->name, name) == 0)
+			return backends[i];
+	return NULL;
+}
