@@ -7,6 +7,7 @@ common_libcommon_a_SOURCES = \
 	common/ip.c common/ip.h \
 	common/hostname.c common/hostname.h \
 	common/json.c common/json.h \
-	common/audit.c common/audit.h
+	common/audit.c common/audit.h \
+	common/httpc.c common/httpc.h
 
 COMMON_LIBS = common/libcommon.a $(JANSSON_LIBS) $(OPENSSL_LIBS)

@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "ctl/http.h"
+#include "common/httpc.h"
 
 #define APIC_DEFAULT_SOCKET	"/run/enclave/sessiond.sock"
 

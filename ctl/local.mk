@@ -1,7 +1,6 @@
 noinst_LIBRARIES += ctl/libctl.a
 ctl_libctl_a_SOURCES = \
 	ctl/ctl.c ctl/ctl.h \
-	ctl/http.c ctl/http.h \
 	ctl/api.c ctl/api.h \
 	ctl/cmd_session.c \
 	ctl/lab.c \

@@ -249,7 +249,7 @@ post_session(struct sessiond *sd, struct evhttp_request *req,
 		    "lists them)", r.backend);
 		goto out;
 	}
-	if (!be->probe(why, sizeof(why))) {
+	if (!be->probe(sd->cfg, why, sizeof(why))) {
 		reply_error(req, 503, "backend_unavailable",
 		    "backend %s is not available here: %s", be->name, why);
 		goto out;
@@ -452,7 +452,7 @@ delete_session(struct sessiond *sd, struct evhttp_request *req,
 }
 
 static void
-get_backends(struct evhttp_request *req)
+get_backends(struct sessiond *sd, struct evhttp_request *req)
 {
 	const struct session_backend *const *all;
 	json_t *a = json_array();
@@ -462,7 +462,7 @@ get_backends(struct evhttp_request *req)
 
 	all = backend_all(&n);
 	for (i = 0; a != NULL && i < n; i++) {
-		ok = all[i]->probe(why, sizeof(why));
+		ok = all[i]->probe(sd->cfg, why, sizeof(why));
 		json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:s?}",
 		    "name", all[i]->name, "isolation", all[i]->isolation,
 		    "available", ok, "reason", ok ? NULL : why));
@@ -630,7 +630,7 @@ api_cb(struct evhttp_request *req, void *arg)
 		if (m != EVHTTP_REQ_GET)
 			method_not_allowed(req, "GET");
 		else
-			get_backends(req);
+			get_backends(sd, req);
 		return;
 	}
 	if (strcmp(path, "/v1/rules") == 0 || strcmp(path, "/v1/audit") == 0) {

@@ -476,6 +476,10 @@ sessiond_init(struct sessiond *sd, struct sdconfig *cfg, char *err,
 	if (mkdirs(sd->state_dir, 0700) == -1)
 		return err_set(err, errlen, "mkdir %s: %s", sd->state_dir,
 		    strerror(errno));
+	snprintf(sd->run_dir, sizeof(sd->run_dir), "%s/run", cfg->state_dir);
+	if (mkdirs(sd->run_dir, 0711) == -1)
+		return err_set(err, errlen, "mkdir %s: %s", sd->run_dir,
+		    strerror(errno));
 
 	if (cidr_format(&cfg->pool, pool, sizeof(pool)) == -1 ||
 	    (rc = addrpool_init(&sd->pool, pool, err, errlen)) < 0)

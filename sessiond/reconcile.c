@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,13 +194,54 @@ sweep_links(struct sessiond *sd)
 	if_freenameindex(ifs);
 }
 
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) == -1 &&
+	    errno != ENOENT)
+		log_warn("reconcile: remove %s", path);
+	return 0;
+}
+
+/* Backends' per-run directories (bundles, sockets) of dead sessions. */
+static void
+sweep_run_dirs(struct sessiond *sd)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(sd->run_dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "ses_", 4) != 0)
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", sd->run_dir,
+		    de->d_name) >= sizeof(path))
+			continue;
+		/* FTW_PHYS: never follow a link out of the directory. */
+		(void)nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+		log_info("reconcile: removed %s", path);
+	}
+	closedir(d);
+}
+
 int
 reconcile_startup(struct sessiond *sd, char *err, size_t errlen)
 {
+	const struct session_backend *const *all;
 	struct rules_reconcile_result res;
 	unsigned int cgs = 0;
+	size_t n, i;
 
 	reconcile_states(sd);
+	all = backend_all(&n);
+	for (i = 0; i < n; i++)
+		if (all[i]->sweep != NULL)
+			all[i]->sweep(sd->cfg, sd->cfg->name_prefix);
+	sweep_run_dirs(sd);
 	sweep_netns(sd);
 	sweep_links(sd);
 	if (sandbox_cg_sweep(sd->cfg->name_prefix, &cgs) == -1)

@@ -82,6 +82,8 @@ static int sdconfig_backend(struct sdconfig_parser *,
     const struct sdconfig_directive *, const struct sdconfig_word *, size_t);
 static int sdconfig_binding_add(struct sdconfig_parser *,
     const struct sdconfig_directive *, const struct sdconfig_word *, size_t);
+static int sdconfig_backend_opt_add(struct sdconfig_parser *,
+    const struct sdconfig_directive *, const struct sdconfig_word *, size_t);
 
 #define SD_OFF(f)	offsetof(struct sdconfig, f)
 #define SD_NUM(f)	SD_OFF(f), sizeof(((struct sdconfig *)0)->f)
@@ -138,6 +140,7 @@ static const struct sdconfig_directive sdconfig_directives[] = {
 	SD_LIMIT("default_output_bytes", defaults.output_bytes),
 	{ "default_backend", sdconfig_backend, true, false, 0, 0, 0, 0, 0 },
 	{ "binding", sdconfig_binding_add, false, false, 0, 0, 0, 0, 0 },
+	{ "backend", sdconfig_backend_opt_add, false, false, 0, 0, 0, 0, 0 },
 };
 
 #define SDCONFIG_NDIRECTIVES \
@@ -581,6 +584,64 @@ sdconfig_binding_add(struct sdconfig_parser *p,
 	return 0;
 }
 
+/* "backend NAME KEY VALUE": an option of one backend, which checks its
+ * own keys (the parser does not know which backends are built in). */
+static int
+sdconfig_backend_opt_add(struct sdconfig_parser *p,
+    const struct sdconfig_directive *d, const struct sdconfig_word *args,
+    size_t nargs)
+{
+	struct sdconfig *cfg = p->cfg;
+	struct sdconfig_backend_opt *o;
+	size_t i;
+
+	(void)d;
+	if (nargs != 3)
+		return sdconfig_error(p, "backend: expected NAME KEY VALUE, got "
+		    "%zu values", nargs);
+	if (!request_name_valid(args[0].s, args[0].n))
+		return sdconfig_error(p, "backend: invalid name \"%.*s\": %s",
+		    sdconfig_quote_len(&args[0]), args[0].s,
+		    SDCONFIG_NAME_RULE);
+	if (!request_name_valid(args[1].s, args[1].n))
+		return sdconfig_error(p, "backend: invalid key \"%.*s\": %s",
+		    sdconfig_quote_len(&args[1]), args[1].s,
+		    SDCONFIG_NAME_RULE);
+	if (args[2].n > SDCONFIG_PATH_MAX)
+		return sdconfig_error(p, "backend: value longer than %d bytes",
+		    SDCONFIG_PATH_MAX);
+	for (i = 0; i < cfg->nbackend_opts; i++)
+		if (sdconfig_word_is(&args[0], cfg->backend_opts[i].backend) &&
+		    sdconfig_word_is(&args[1], cfg->backend_opts[i].key))
+			return sdconfig_error(p, "backend: %s %s given twice "
+			    "(first on line %u)", cfg->backend_opts[i].backend,
+			    cfg->backend_opts[i].key, cfg->backend_opts[i].line);
+	if (cfg->nbackend_opts == SDCONFIG_BACKEND_OPTS_MAX)
+		return sdconfig_error(p, "backend: at most %d options",
+		    SDCONFIG_BACKEND_OPTS_MAX);
+	o = &cfg->backend_opts[cfg->nbackend_opts];
+	if ((o->value = strndup(args[2].s, args[2].n)) == NULL)
+		return sdconfig_error(p, "out of memory");
+	sdconfig_word_copy(o->backend, &args[0]);
+	sdconfig_word_copy(o->key, &args[1]);
+	o->line = p->line;
+	cfg->nbackend_opts++;
+	return 0;
+}
+
+const char *
+sdconfig_backend_opt(const struct sdconfig *cfg, const char *backend,
+    const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nbackend_opts; i++)
+		if (strcmp(cfg->backend_opts[i].backend, backend) == 0 &&
+		    strcmp(cfg->backend_opts[i].key, key) == 0)
+			return cfg->backend_opts[i].value;
+	return NULL;
+}
+
 /* CR, NUL and other controls in a config file are a sign of the wrong file
  * or an editor accident; name them instead of failing on a mangled word. */
 static int
@@ -823,6 +884,8 @@ sdconfig_free(struct sdconfig *cfg)
 		return;
 	for (i = 0; i < cfg->nbindings; i++)
 		free(cfg->bindings[i].secret_file);
+	for (i = 0; i < cfg->nbackend_opts; i++)
+		free(cfg->backend_opts[i].value);
 	free(cfg);
 }
 

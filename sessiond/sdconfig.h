@@ -43,6 +43,8 @@
  *                             request_limits_default()
  *   default_backend NAME      1..32 of a-z 0-9 _ -; "namespace"
  *   binding NAME secret_file PATH         repeatable (at most 64)
+ *   backend NAME KEY VALUE    repeatable (at most 128 in all); NAME and KEY
+ *                             1..32 of a-z 0-9 _ -, each NAME KEY once
  *
  * Tenancy: a caller on the unix socket is the tenant its peer uid maps to
  * ("tenant" lines; several uids may share a tenant, one uid has one
@@ -84,6 +86,7 @@
 #define SDCONFIG_TENANTS_MAX		256	/* tenant lines */
 #define SDCONFIG_KEYS_MAX		256
 #define SDCONFIG_BINDINGS_MAX		64
+#define SDCONFIG_BACKEND_OPTS_MAX	128
 #define SDCONFIG_PREFIX_MAX		8
 #define SDCONFIG_SESSIONS_MAX		4096
 #define SDCONFIG_RETAIN_MAX		100000
@@ -123,6 +126,15 @@ struct sdconfig_binding {
  * without locks. limits.default_backend points into the struct itself:
  * use the config through its pointer, never a copy of the struct.
  */
+/* "backend NAME KEY VALUE": one option of one backend (runtime paths,
+ * sockets, network modes); each backend checks its own keys. */
+struct sdconfig_backend_opt {
+	char		 backend[REQUEST_NAME_MAX + 1];
+	char		 key[REQUEST_NAME_MAX + 1];
+	char		*value;		/* owned by the config */
+	unsigned int	 line;
+};
+
 struct sdconfig {
 	char			 socket[SDCONFIG_SOCKET_PATH_MAX + 1];
 	mode_t			 socket_mode;
@@ -153,6 +165,8 @@ struct sdconfig {
 	char			 default_backend[REQUEST_NAME_MAX + 1];
 	struct sdconfig_binding	 bindings[SDCONFIG_BINDINGS_MAX];
 	size_t			 nbindings;	/* in file order */
+	struct sdconfig_backend_opt backend_opts[SDCONFIG_BACKEND_OPTS_MAX];
+	size_t			 nbackend_opts;	/* in file order */
 };
 
 /*
@@ -185,5 +199,9 @@ const struct sdconfig_key *sdconfig_key_lookup(const struct sdconfig *cfg,
 /* The binding called name (NUL-terminated), or NULL. */
 const struct sdconfig_binding *sdconfig_binding(const struct sdconfig *cfg,
     const char *name);
+
+/* The value of backend NAME's KEY, or NULL when not configured. */
+const char *sdconfig_backend_opt(const struct sdconfig *cfg,
+    const char *backend, const char *key);
 
 #endif /* ENCLAVE_SESSIOND_SDCONFIG_H */

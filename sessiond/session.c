@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -665,6 +666,7 @@ step_sandbox(struct session *s, char *err, size_t errlen)
 	struct sessiond *sd = s->sd;
 	struct backend_spec spec;
 	char nspath[64], gw[IP_STRLEN], name[SANDBOX_NAME_MAX + 1];
+	char run_dir[PATH_MAX];
 	int wfd[SP_N] = { -1, -1, -1 }, i, rc = -1;
 	struct timeval tv;
 	size_t out_cap;
@@ -685,6 +687,17 @@ step_sandbox(struct session *s, char *err, size_t errlen)
 	memset(&spec, 0, sizeof(spec));
 	spec.name = name;
 	spec.netns_path = nspath;
+	spec.netns_name = s->netns_name;
+	spec.sess_if = "eth0";
+	spec.sess_addr = s->sess_addr;
+	spec.gateway_addr = s->host_addr;
+	spec.prefixlen = NETNS_SESSION_PREFIXLEN;
+	if ((size_t)snprintf(run_dir, sizeof(run_dir), "%s/%s",
+	    sd->run_dir, s->id) >= sizeof(run_dir)) {
+		err_set(err, errlen, "state_dir too long");
+		goto out;
+	}
+	spec.run_dir = run_dir;
 	spec.language = session_language_name(s->language);
 	spec.code = s->req.code;
 	spec.code_len = s->req.code_len;
@@ -698,7 +711,7 @@ step_sandbox(struct session *s, char *err, size_t errlen)
 	spec.stderr_fd = wfd[SP_STDERR];
 	spec.result_fd = wfd[SP_RESULT];
 	s->start_mono = clock_monotonic_ms();
-	if (s->be->start(&spec, &s->run, err, errlen) == -1)
+	if (s->be->start(sd->cfg, &spec, &s->run, err, errlen) == -1)
 		goto out;
 	if ((s->wait_ev = event_new(sd->base, s->be->wait_fd(s->run),
 	    EV_READ | EV_PERSIST, session_wait_cb, s)) == NULL ||
@@ -787,7 +800,7 @@ session_start(struct sessiond *sd, const char *tenant,
 		session_fail(s, "backend", "no such backend");
 		return s;
 	}
-	if (!s->be->probe(e, sizeof(e))) {
+	if (!s->be->probe(sd->cfg, e, sizeof(e))) {
 		session_fail(s, "backend", e);
 		return s;
 	}

@@ -47,6 +47,7 @@ struct sessiond {
 	struct addrpool		 pool;
 	int			 appliance_nsfd;	/* -1: our own netns */
 	char			 state_dir[PATH_MAX];	/* .../sessions */
+	char			 run_dir[PATH_MAX];	/* .../run: backends' */
 	struct session_list	 sessions;	/* newest last */
 	unsigned int		 live;		/* non-terminal sessions */
 	unsigned int		 finished;	/* terminal records kept */

@@ -20,8 +20,9 @@ struct backend_run {
 };
 
 static int
-ns_probe(char *reason, size_t len)
+ns_probe(const struct sdconfig *cfg, char *reason, size_t len)
 {
+	(void)cfg;
 	if (geteuid() != 0) {
 		err_set(reason, len, "needs root (namespaces, cgroups, setns)");
 		return 0;
@@ -37,12 +38,13 @@ ns_probe(char *reason, size_t len)
 }
 
 static int
-ns_start(const struct backend_spec *spec, struct backend_run **out,
-    char *err, size_t errlen)
+ns_start(const struct sdconfig *cfg, const struct backend_spec *spec,
+    struct backend_run **out, char *err, size_t errlen)
 {
 	struct sandbox_spec s;
 	struct backend_run *run;
 
+	(void)cfg;
 	if ((run = calloc(1, sizeof(*run))) == NULL)
 		return err_set(err, errlen, "out of memory");
 	memset(&s, 0, sizeof(s));

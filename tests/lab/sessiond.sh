@@ -28,7 +28,7 @@ for f in "$CTL" "$SESSIOND"; do
 		exit 1
 	fi
 done
-tap_plan 67
+tap_plan 72
 
 NAME=s$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 T=$(mktemp -d /tmp/enclave-sessiond-test.XXXXXX)
@@ -329,6 +329,28 @@ EOF
 out=$("$CTL" audit verify "$T/tampered.log" 2>&1)
 is "audit verify: a tampered line is found (exit 1, line 3)" "1 1" \
 	"$? $(echo "$out" | grep -c 'line 3')"
+
+# --- proxyd down: fail closed, unwind, reconnect ---------------------------
+PPID_=$(cat "$D/proxyd.pid")
+kill -KILL "$PPID_"
+for _ in $(seq 50); do kill -0 "$PPID_" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 50); do [ "$(api GET /v1/health)" = 503 ] && break; sleep 0.1; done
+is "proxyd down: health says so (503)" "503 False" "$(api GET /v1/health) $(js 'd["proxyd"]')"
+run sh 'echo should-not-run'
+F_ID=$(js 'd["id"]' "$T/last")
+is "proxyd down: the session ends in error at the proxy step, never runs" "error 1 " \
+	"$(js 'd["phase"]' "$T/last") $(js 'int(d["error"].startswith("proxy:"))' "$T/last") $(js 'd["stdout"]' "$T/last")"
+is "proxyd down: its audit is created, then sandbox_failed" "session_created,sandbox_failed" "$(types "$F_ID")"
+is "proxyd down: every earlier step was unwound" "" \
+	"$(ls /run/netns | grep -E "^${NAME}s[0-9]+$"; ip -n "$LNS" -o link show | grep -oE "${NAME}h[0-9]+"; \
+	  ip netns exec "$LNS" nft list set inet enclave session_ifaces | grep -oE "${NAME}h[0-9]+"; ls "$D/state/sessions")"
+setsid ip netns exec "$LNS" "$top_build/proxyd/enclave-proxyd" -c "$D/proxyd.conf" \
+	-r 198.18.0.2:53 -w 2 >>"$D/proxyd.log" 2>&1 </dev/null &
+echo $! >"$D/proxyd.pid"
+for _ in $(seq 100); do [ "$(api GET /v1/health)" = 200 ] && break; sleep 0.1; done
+run sh 'curl -s -o /dev/null -w "%{http_code}" http://allowed.test/'
+is "proxyd back: sessiond reconnects and sessions run again" "succeeded 200" \
+	"$(js 'd["phase"]' "$T/last") $(js 'd["stdout"]' "$T/last")"
 
 # --- a clean stop ------------------------------------------------------------
 body sh 'sleep 60' '' '{"wait": false}'

@@ -31,7 +31,7 @@ unit_programs = \
 	tests/unit/test_sdconfig \
 	tests/unit/test_proxyc \
 	tests/unit/test_session \
-	tests/unit/test_ctl_http \
+	tests/unit/test_httpc \
 	tests/unit/test_ctl
 
 check_PROGRAMS += $(unit_programs)

@@ -128,6 +128,37 @@ field_value(const struct sdconfig *cfg, size_t off, size_t size)
 }
 
 static void
+test_backend_opts(void **state)
+{
+	struct sdconfig *cfg;
+
+	(void)state;
+	cfg = parse_ok(REQ
+	    "backend oci-runc runtime /usr/sbin/runc\n"
+	    "backend gvisor network host\n"
+	    "backend gvisor runtime /usr/bin/runsc\n");
+	assert_int_equal(cfg->nbackend_opts, 3);
+	assert_string_equal(sdconfig_backend_opt(cfg, "gvisor", "network"),
+	    "host");
+	assert_string_equal(sdconfig_backend_opt(cfg, "oci-runc", "runtime"),
+	    "/usr/sbin/runc");
+	assert_null(sdconfig_backend_opt(cfg, "oci-runc", "network"));
+	assert_null(sdconfig_backend_opt(cfg, "docker", "runtime"));
+	sdconfig_free(cfg);
+	parse_err(REQ "backend gvisor network\n",
+	    "t.conf:5: backend: expected NAME KEY VALUE, got 2 values");
+	parse_err(REQ "backend Gvisor network host\n",
+	    "t.conf:5: backend: invalid name \"Gvisor\": must be 1..32 of "
+	    "a-z 0-9 _ -");
+	parse_err(REQ "backend gvisor net.work host\n",
+	    "t.conf:5: backend: invalid key \"net.work\": must be 1..32 of "
+	    "a-z 0-9 _ -");
+	parse_err(REQ "backend gvisor network host\n"
+	    "backend gvisor network sandbox\n",
+	    "t.conf:6: backend: gvisor network given twice (first on line 5)");
+}
+
+static void
 test_minimal_defaults(void **state)
 {
 	struct sdconfig *cfg = parse_ok(REQ);
@@ -1247,6 +1278,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_minimal_defaults),
+		cmocka_unit_test(test_backend_opts),
 		cmocka_unit_test(test_full_config),
 		cmocka_unit_test(test_number_edges),
 		cmocka_unit_test(test_request_limits),

@@ -19,7 +19,7 @@
 #include "ctl/api.h"
 #include "ctl/ctl.h"
 #include "ctl/demo.h"
-#include "ctl/http.h"
+#include "common/httpc.h"
 
 /* ---- the response parser ---- */
 

@@ -14,7 +14,7 @@
 
 #include "common/clock.h"
 #include "common/err.h"
-#include "ctl/http.h"
+#include "common/httpc.h"
 
 enum {
 	ST_HEAD = 0,

@@ -1,7 +1,7 @@
 /*
- * A small blocking HTTP/1.1 client for talking to enclave-sessiond: one
- * request per connection (Connection: close), over a unix socket or plain
- * TCP, every step bounded by one deadline.
+ * A small blocking HTTP/1.1 client (enclavectl to sessiond, sessiond to a
+ * container engine's API): one request per connection (Connection: close),
+ * over a unix socket or plain TCP, every step bounded by one deadline.
  *
  * The response parser is pure (no I/O, no global state) and incremental:
  * the caller hands it the bytes it has, it takes what it can and says how
@@ -10,8 +10,8 @@
  * Content-Length, obs-fold, unknown transfer codings are refused) and
  * bounded everywhere: head 64 KiB, body 64 MiB.
  */
-#ifndef ENCLAVE_CTL_HTTP_H
-#define ENCLAVE_CTL_HTTP_H
+#ifndef ENCLAVE_COMMON_HTTPC_H
+#define ENCLAVE_COMMON_HTTPC_H
 
 #include <signal.h>
 #include <stddef.h>
@@ -115,4 +115,4 @@ int httpc_exchange(const struct httpc_endpoint *ep,
     const struct httpc_request *req, struct httpc_response *resp,
     char *err, size_t errlen);
 
-#endif /* ENCLAVE_CTL_HTTP_H */
+#endif /* ENCLAVE_COMMON_HTTPC_H */
