@@ -593,6 +593,7 @@ parity_print_tile(FILE *out, const json_t *rec, int colour)
 	const struct palette *c = colour ? &pal_ansi : &pal_plain;
 	const json_t *v = json_object_get(rec, "verdict");
 	const char *error = json_string_value(json_object_get(rec, "error"));
+	const json_t *lat;
 
 	fprintf(out, "%s%s┌%s┐%s\n", c->bold, c->cyan, bar, c->reset);
 	fprintf(out, "%s%s│%s %sbackend: ", c->bold, c->cyan, c->reset, c->bold);
@@ -623,6 +624,14 @@ parity_print_tile(FILE *out, const json_t *rec, int colour)
 			    "surface%s\n", c->green, c->reset, c->dim, c->reset);
 		else
 			fprintf(out, "%s✗ SECRET LEAKED%s\n", c->red, c->reset);
+		lat = json_object_get(rec, "startLatencyMs");
+		if (lat != NULL)
+			fprintf(out, "%s%s│%s %sstart  %lld ms (median of %zu "
+			    "trivial sessions, created → sandbox started)%s\n",
+			    c->bold, c->cyan, c->reset, c->dim,
+			    (long long)json_integer_value(json_object_get(lat,
+			    "median")), json_array_size(json_object_get(lat,
+			    "runs")), c->reset);
 	}
 	fprintf(out, "%s%s└%s┘%s\n\n", c->bold, c->cyan, bar, c->reset);
 	fflush(out);
@@ -745,18 +754,24 @@ parity_markdown(const json_t *report, const json_t *failures)
 	    yes_no(json_object_get(sum, "parity")),
 	    (long long)json_integer_value(json_object_get(sum, "distinctVerdictShapes")));
 	fprintf(m, "## Backends\n\n");
-	fprintf(m, "| label | base URL | start ms | egress denied | denied hosts | "
-	    "token withheld | phase |\n");
-	fprintf(m, "|---|---|---:|---|---|---|---|\n");
+	fprintf(m, "| label | base URL | run ms | start ms (median) | egress "
+	    "denied | denied hosts | token withheld | phase |\n");
+	fprintf(m, "|---|---|---:|---:|---|---|---|---|\n");
 	json_array_foreach(recs, i, rec) {
 		v = json_object_get(rec, "verdict");
 		fprintf(m, "| ");
 		md_put(m, json_string_value(json_object_get(rec, "label")));
 		fprintf(m, " | ");
 		md_put(m, json_string_value(json_object_get(rec, "baseUrl")));
-		fprintf(m, " | %lld | %s | ",
-		    (long long)json_integer_value(json_object_get(rec, "startMs")),
-		    yes_no(json_object_get(v, "egressDenied")));
+		fprintf(m, " | %lld | ",
+		    (long long)json_integer_value(json_object_get(rec, "startMs")));
+		if (json_object_get(rec, "startLatencyMs") != NULL)
+			fprintf(m, "%lld", (long long)json_integer_value(
+			    json_object_get(json_object_get(rec,
+			    "startLatencyMs"), "median")));
+		else
+			fprintf(m, "-");
+		fprintf(m, " | %s | ", yes_no(json_object_get(v, "egressDenied")));
 		md_list(m, json_object_get(v, "deniedHosts"), ", ");
 		fprintf(m, " | %s | ", yes_no(json_object_get(v, "tokenWithheld")));
 		md_put(m, json_string_value(json_object_get(v, "phase")));
@@ -1066,6 +1081,109 @@ out:
 	return rec;
 }
 
+/* "2026-11-29T00:24:26.972Z" as ms since the epoch; -1 if it is not. */
+static long long
+ts_ms(const char *ts)
+{
+	struct tm tm;
+	const char *p;
+	int ms;
+
+	if (ts == NULL)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	if ((p = strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL ||
+	    sscanf(p, ".%3dZ", &ms) != 1)
+		return -1;
+	return (long long)timegm(&tm) * 1000 + ms;
+}
+
+/* From session_created to sandbox_started, by the daemon's own clock. */
+static long long
+audit_start_ms(const json_t *audit)
+{
+	const json_t *ev;
+	long long created = -1, started = -1;
+	const char *type;
+	size_t i;
+
+	json_array_foreach(json_object_get(audit, "events"), i, ev) {
+		type = json_string_value(json_object_get(ev, "type"));
+		if (type == NULL)
+			continue;
+		if (strcmp(type, "session_created") == 0)
+			created = ts_ms(json_string_value(json_object_get(ev, "ts")));
+		else if (strcmp(type, "sandbox_started") == 0)
+			started = ts_ms(json_string_value(json_object_get(ev, "ts")));
+	}
+	return created >= 0 && started >= created ? started - created : -1;
+}
+
+static int
+cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Start latency: a few trivial sessions, each from session_created to
+ * sandbox_started in its audit (setup of the netns, rules, proxy policy
+ * and the backend's start), the median kept. -1 when none ran.
+ */
+static long long
+measure_start(struct demo *d, const struct parity_target *t, json_t *runs)
+{
+	long long ms[PARITY_LATENCY_RUNS];
+	json_t *body, *ses = NULL, *audit = NULL, *del = NULL;
+	char msg[1024], path[512];
+	const char *sid;
+	struct apic c;
+	int i, n = 0;
+
+	(void)d;
+	if (apic_init(&c, t->url, t->api_key, "is its control plane up?", msg,
+	    sizeof(msg)) == -1)
+		return -1;
+	c.cancel = &parity_stop;
+	c.timeout_ms = PARITY_CALL_TIMEOUT_MS;
+	for (i = 0; i < PARITY_LATENCY_RUNS && !parity_stop; i++) {
+		body = json_pack("{s:s, s:s, s:b}", "language", "sh", "code",
+		    "exit 0", "wait", 1);
+		if (body != NULL && t->backend != NULL)
+			json_object_set_new(body, "backend",
+			    json_string(t->backend));
+		if (body == NULL || apic_call(&c, "POST", "/v1/sessions", body,
+		    PARITY_RUN_TIMEOUT_MS, NULL, &ses, msg, sizeof(msg)) !=
+		    APIC_OK) {
+			json_decref(body);
+			break;
+		}
+		json_decref(body);
+		sid = json_string_value(json_object_get(ses, "id"));
+		if (sid != NULL && apic_path(path, sizeof(path), "/v1/sessions/",
+		    sid, "/audit") == 0 && apic_call(&c, "GET", path, NULL, 0,
+		    NULL, &audit, msg, sizeof(msg)) == APIC_OK &&
+		    (ms[n] = audit_start_ms(audit)) >= 0) {
+			json_array_append_new(runs, json_integer(ms[n]));
+			n++;
+		}
+		if (sid != NULL && apic_path(path, sizeof(path), "/v1/sessions/",
+		    sid, "") == 0 && apic_call(&c, "DELETE", path, NULL,
+		    PARITY_DELETE_TIMEOUT_MS, NULL, &del, msg, sizeof(msg)) ==
+		    APIC_OK)
+			json_decref(del);
+		json_decref(audit);
+		json_decref(ses);
+		audit = ses = del = NULL;
+	}
+	if (n == 0)
+		return -1;
+	qsort(ms, (size_t)n, sizeof(ms[0]), cmp_ll);
+	return ms[n / 2];
+}
+
 /* mkdir -p, 0755. */
 static int
 mkdir_p(const char *dir, char *err, size_t errlen)
@@ -1307,6 +1425,17 @@ ctl_cmd_demo(const struct ctl_ctx *ctx, int argc, char **argv)
 		if ((rec = run_one(&d, &d.t[i])) == NULL) {
 			fprintf(ctx->err, "enclavectl: out of memory\n");
 			goto out;
+		}
+		if (json_object_get(rec, "error") == NULL && !parity_stop) {
+			json_t *runs = json_array();
+			long long med = runs ? measure_start(&d, &d.t[i], runs) : -1;
+
+			if (med >= 0)
+				json_object_set_new(rec, "startLatencyMs",
+				    json_pack("{s:I, s:o}", "median",
+				    (json_int_t)med, "runs", runs));
+			else
+				json_decref(runs);
 		}
 		if (!parity_stop)
 			parity_print_tile(ctx->out, rec, d.colour);

@@ -20,6 +20,7 @@
 #define PARITY_METADATA_IP	"169.254.169.254"
 #define PARITY_ATTACKER_HOST	"exfil.attacker.example"
 #define PARITY_TARGETS_MAX	16
+#define PARITY_LATENCY_RUNS	3	/* trivial sessions per backend */
 
 /* The Python workload, the same bytes for every target. */
 extern const char parity_workload[];

@@ -9,7 +9,8 @@ lab_tests = \
 	tests/lab/nflog.sh \
 	tests/lab/dump.sh \
 	tests/lab/sandbox.sh \
-	tests/lab/sessiond.sh
+	tests/lab/sessiond.sh \
+	tests/lab/parity.sh
 TESTS += $(lab_tests)
 check_PROGRAMS += tests/lab/netns-tool tests/lab/rules-tool tests/lab/nflog-tool \
 	tests/lab/sandbox-tool

@@ -32,6 +32,7 @@ unit_programs = \
 	tests/unit/test_proxyc \
 	tests/unit/test_session \
 	tests/unit/test_httpc \
+	tests/unit/test_ctl_api \
 	tests/unit/test_ctl
 
 check_PROGRAMS += $(unit_programs)
