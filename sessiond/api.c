@@ -685,7 +685,7 @@ api_cb(struct evhttp_request *req, void *arg)
 	reply_error(req, 404, "not_found", "no such endpoint: %s", path);
 }
 
-void
+int
 api_session_ended(struct session *s)
 {
 	struct session_waiter *w;
@@ -703,8 +703,11 @@ api_session_ended(struct session *s)
 		}
 		free(w);
 	}
-	if (remove)
+	if (remove) {
 		sessiond_session_remove(s->sd, s);
+		return 1;
+	}
+	return 0;
 }
 
 static struct evhttp *

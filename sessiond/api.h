@@ -17,7 +17,8 @@ struct session;
 int api_start(struct sessiond *sd, char *err, size_t errlen);
 /* Close the listeners and remove the socket. */
 void api_stop(struct sessiond *sd);
-/* Answer the requests waiting for s (called when it ends). */
-void api_session_ended(struct session *s);
+/* Answer the requests waiting for s (called when it ends). 1 when a
+ * DELETE was among them and s has been removed (freed), else 0. */
+int api_session_ended(struct session *s);
 
 #endif

@@ -137,16 +137,21 @@ sessiond_state_remove(struct sessiond *sd, const struct session *s)
 		log_warn("remove %s", path);
 }
 
-/* Finished records beyond retain_sessions go, oldest first. */
+/*
+ * Finished records beyond retain_sessions go, oldest first; never the one
+ * that just ended, which its caller (a POST handler that started it) may
+ * still be answering with.
+ */
 static void
-sessiond_retain(struct sessiond *sd)
+sessiond_retain(struct sessiond *sd, const struct session *keep)
 {
 	struct session *s, *next;
 
 	for (s = TAILQ_FIRST(&sd->sessions);
 	    s != NULL && sd->finished > sd->cfg->retain_sessions; s = next) {
 		next = TAILQ_NEXT(s, entry);
-		if (!phase_is_terminal(s->phase) || !TAILQ_EMPTY(&s->waiters))
+		if (s == keep || !phase_is_terminal(s->phase) ||
+		    !TAILQ_EMPTY(&s->waiters))
 			continue;
 		TAILQ_REMOVE(&sd->sessions, s, entry);
 		sd->finished--;
@@ -167,8 +172,10 @@ sessiond_session_ended(struct sessiond *sd, struct session *s)
 		sd->sessions_failed++;
 	log_info("session %s (%s, %s) %s in %" PRIu64 " ms", s->id, s->tenant,
 	    s->backend, phase_name(s->phase), s->wall_ms);
-	api_session_ended(s);
-	sessiond_retain(sd);
+	/* A DELETE waiting for it removes it here: s is gone after this. */
+	if (api_session_ended(s) == 1)
+		s = NULL;
+	sessiond_retain(sd, s);
 	if (sd->stopping && sd->live == 0)
 		event_base_loopexit(sd->base, NULL);
 }
