@@ -1,11 +1,18 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <libmnl/libmnl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include "common/log.h"
 #include "netns/link.h"
+#include "netns/ns.h"
 
 /* A dump that raced a change is retried this many times. */
 #define LINK_DUMP_TRIES	3
@@ -73,6 +80,22 @@ link_delete(struct rtnl *r, const char *ifname, char *err, size_t errlen)
 		rc = rtnl_talk(r, req, NULL, NULL, ext, sizeof(ext));
 	if (rc < 0)
 		return link_fail(err, errlen, rc, ext, "delete link %s", ifname);
+	return 0;
+}
+
+int
+link_move(struct rtnl *r, const char *ifname, int target_nsfd, char *err,
+    size_t errlen)
+{
+	char req[RTNL_REQ_MAX] RTNL_REQ_ALIGN, ext[RTNL_EXT_MAX] = "";
+	int rc;
+
+	if ((rc = rtnl_build_link_netns(req, sizeof(req), 0, ifname,
+	    target_nsfd)) == 0)
+		rc = rtnl_talk(r, req, NULL, NULL, ext, sizeof(ext));
+	if (rc < 0)
+		return link_fail(err, errlen, rc, ext, "move link %s to netns fd %d",
+		    ifname != NULL ? ifname : "?", target_nsfd);
 	return 0;
 }
 
@@ -177,4 +200,100 @@ link_addr_dump(struct rtnl *r, link_addr_cb_t cb, void *data, char *err,
 	if (rc < 0)
 		return link_fail(err, errlen, rc, ext, "dump addresses");
 	return 0;
+}
+
+int
+link_bridge_create(struct rtnl *r, const char *ifname, char *err,
+    size_t errlen)
+{
+	char req[RTNL_REQ_MAX] RTNL_REQ_ALIGN, ext[RTNL_EXT_MAX] = "";
+	int rc;
+
+	if ((rc = rtnl_build_bridge(req, sizeof(req), ifname)) == 0)
+		rc = rtnl_talk(r, req, NULL, NULL, ext, sizeof(ext));
+	if (rc < 0)
+		return link_fail(err, errlen, rc, ext, "create bridge %s",
+		    ifname != NULL ? ifname : "?");
+	return 0;
+}
+
+int
+link_set_master(struct rtnl *r, int ifindex, const char *ifname,
+    int master_ifindex, char *err, size_t errlen)
+{
+	char req[RTNL_REQ_MAX] RTNL_REQ_ALIGN, ext[RTNL_EXT_MAX] = "";
+	int rc;
+
+	if ((rc = rtnl_build_link_master(req, sizeof(req), ifindex, ifname,
+	    master_ifindex)) == 0)
+		rc = rtnl_talk(r, req, NULL, NULL, ext, sizeof(ext));
+	if (rc < 0)
+		return link_fail(err, errlen, rc, ext, "set master of %s",
+		    ifname != NULL ? ifname : "?");
+	return 0;
+}
+
+int
+link_addr_del(struct rtnl *r, int ifindex, const char *ifname,
+    const struct ip_addr *addr, unsigned int prefixlen, char *err,
+    size_t errlen)
+{
+	char req[RTNL_REQ_MAX] RTNL_REQ_ALIGN, ext[RTNL_EXT_MAX] = "";
+	char text[IP_STRLEN];
+	int rc;
+
+	if ((rc = rtnl_build_addr_del(req, sizeof(req), ifindex, addr,
+	    prefixlen)) == 0)
+		rc = rtnl_talk(r, req, NULL, NULL, ext, sizeof(ext));
+	if (rc < 0) {
+		if (ip_format(addr, text, sizeof(text)) == -1)
+			snprintf(text, sizeof(text), "?");
+		return link_fail(err, errlen, rc, ext,
+		    "remove address %s/%u from %s", text, prefixlen,
+		    ifname != NULL ? ifname : "?");
+	}
+	return 0;
+}
+
+/*
+ * A tap is made by ioctl, not rtnetlink: /dev/net/tun creates it in the
+ * netns of whoever opened it, so the open happens inside nsfd's.
+ */
+int
+link_tap_create(int nsfd, const char *ifname, uid_t uid, gid_t gid,
+    int *fdp, char *err, size_t errlen)
+{
+	struct ifreq ifr;
+	int fd, saved = -1, rc = 0;
+
+	if (ifname == NULL || strlen(ifname) >= IFNAMSIZ)
+		return link_fail(err, errlen, -EINVAL, NULL, "create tap %s",
+		    ifname != NULL ? ifname : "?");
+	if ((rc = netns_enter(nsfd, &saved)) < 0)
+		return link_fail(err, errlen, rc, NULL, "create tap %s: "
+		    "enter netns", ifname);
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	rc = fd == -1 ? -errno : 0;
+	if (netns_leave(saved) < 0)
+		fatal("link_tap_create: cannot return to the original netns");
+	if (rc < 0)
+		return link_fail(err, errlen, rc, NULL, "open /dev/net/tun");
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	if (ioctl(fd, TUNSETIFF, &ifr) == -1)
+		rc = link_fail(err, errlen, -errno, NULL, "create tap %s",
+		    ifname);
+	else if (ioctl(fd, TUNSETOWNER, (unsigned long)uid) == -1 ||
+	    ioctl(fd, TUNSETGROUP, (unsigned long)gid) == -1 ||
+	    ioctl(fd, TUNSETPERSIST, 1UL) == -1)
+		/* Not yet persistent: closing fd below removes it again. */
+		rc = link_fail(err, errlen, -errno, NULL, "set up tap %s",
+		    ifname);
+	if (rc == 0 && fdp != NULL) {
+		*fdp = fd;
+		return 0;
+	}
+	close(fd);
+	return rc;
 }

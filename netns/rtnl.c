@@ -302,6 +302,22 @@ rtnl_build_link_get(void *buf, size_t len, const char *ifname)
 	return 0;
 }
 
+/* RTM_NEWLINK without NLM_F_CREATE: a change to an existing link. */
+int
+rtnl_build_link_netns(void *buf, size_t len, int ifindex, const char *ifname,
+    int nsfd)
+{
+	struct nlmsghdr *nlh;
+
+	if ((ifindex <= 0 && ifname == NULL) || nsfd < 0)
+		return -EINVAL;
+	nlh = rtnl_put_link(buf, len, RTM_NEWLINK, 0, ifindex, ifname, NULL);
+	if (nlh == NULL || !mnl_attr_put_u32_check(nlh, len, IFLA_NET_NS_FD,
+	    (uint32_t)nsfd))
+		return -ENOBUFS;
+	return 0;
+}
+
 int
 rtnl_build_addr_add(void *buf, size_t len, int ifindex,
     const struct ip_addr *addr, unsigned int prefixlen)
@@ -454,5 +470,64 @@ rtnl_parse_addr(const struct nlmsghdr *nlh, struct rtnl_addr *out)
 		    mnl_attr_get_str(tb[IFA_LABEL])) >= sizeof(out->label))
 			return -EINVAL;
 	}
+	return 0;
+}
+
+int
+rtnl_build_bridge(void *buf, size_t len, const char *ifname)
+{
+	struct nlattr *info, *data;
+	struct nlmsghdr *nlh;
+
+	if (ifname == NULL)
+		return -EINVAL;
+	nlh = rtnl_put_link(buf, len, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL,
+	    0, ifname, NULL);
+	if (nlh == NULL ||
+	    (info = mnl_attr_nest_start_check(nlh, len, IFLA_LINKINFO)) == NULL ||
+	    !mnl_attr_put_strz_check(nlh, len, IFLA_INFO_KIND, "bridge") ||
+	    (data = mnl_attr_nest_start_check(nlh, len, IFLA_INFO_DATA)) == NULL ||
+	    !mnl_attr_put_u8_check(nlh, len, IFLA_BR_MCAST_SNOOPING, 0))
+		return -ENOBUFS;
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, info);
+	return 0;
+}
+
+int
+rtnl_build_link_master(void *buf, size_t len, int ifindex,
+    const char *ifname, int master_ifindex)
+{
+	struct nlmsghdr *nlh;
+
+	if ((ifindex <= 0 && ifname == NULL) || master_ifindex < 0)
+		return -EINVAL;
+	nlh = rtnl_put_link(buf, len, RTM_SETLINK, 0, ifindex, ifname, NULL);
+	if (nlh == NULL || !mnl_attr_put_u32_check(nlh, len, IFLA_MASTER,
+	    (uint32_t)master_ifindex))
+		return -ENOBUFS;
+	return 0;
+}
+
+int
+rtnl_build_addr_del(void *buf, size_t len, int ifindex,
+    const struct ip_addr *addr, unsigned int prefixlen)
+{
+	struct ifaddrmsg *ifa;
+	struct nlmsghdr *nlh;
+
+	if (addr->family != AF_INET || prefixlen > 32 || ifindex <= 0)
+		return -EINVAL;
+	nlh = rtnl_put_hdr(buf, len, RTM_DELADDR, 0, sizeof(*ifa));
+	if (nlh == NULL)
+		return -ENOBUFS;
+	ifa = mnl_nlmsg_get_payload(nlh);
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = (unsigned char)prefixlen;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = (unsigned int)ifindex;
+	if (!mnl_attr_put_check(nlh, len, IFA_LOCAL, 4, addr->a) ||
+	    !mnl_attr_put_check(nlh, len, IFA_ADDRESS, 4, addr->a))
+		return -ENOBUFS;
 	return 0;
 }

@@ -78,6 +78,10 @@ int rtnl_build_link_up(void *buf, size_t len, int ifindex,
 int rtnl_build_link_del(void *buf, size_t len, int ifindex,
     const char *ifname);
 int rtnl_build_link_get(void *buf, size_t len, const char *ifname);
+/* Move a link (ifindex if > 0, else ifname) into nsfd's netns; -EINVAL for
+ * a negative nsfd. */
+int rtnl_build_link_netns(void *buf, size_t len, int ifindex,
+    const char *ifname, int nsfd);
 int rtnl_build_addr_add(void *buf, size_t len, int ifindex,
     const struct ip_addr *addr, unsigned int prefixlen);
 /* dst NULL: the default route. gw NULL: on-link (scope link). */
@@ -94,5 +98,18 @@ int rtnl_parse_link(const struct nlmsghdr *nlh, int *ifindex, char *ifname,
  * -EINVAL malformed.
  */
 int rtnl_parse_addr(const struct nlmsghdr *nlh, struct rtnl_addr *out);
+
+/*
+ * A bridge, created down, with multicast snooping off: a snooping bridge
+ * joins the all-snoopers group and reports it (IGMP from 0.0.0.0), which
+ * a session's enforcement point would log as a spoofed packet.
+ */
+int rtnl_build_bridge(void *buf, size_t len, const char *ifname);
+/* Enslave a link (ifindex if > 0, else ifname) to master_ifindex; 0
+ * releases it. */
+int rtnl_build_link_master(void *buf, size_t len, int ifindex,
+    const char *ifname, int master_ifindex);
+int rtnl_build_addr_del(void *buf, size_t len, int ifindex,
+    const struct ip_addr *addr, unsigned int prefixlen);
 
 #endif

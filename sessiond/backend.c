@@ -7,6 +7,10 @@
 
 static const struct session_backend *const backends[] = {
 	&backend_namespace,
+	&backend_oci_runc,
+	&backend_oci_crun,
+	&backend_gvisor,
+	&backend_docker,
 };
 
 const struct session_backend *const *

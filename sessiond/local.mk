@@ -13,6 +13,10 @@ sessiond_libsessiond_a_SOURCES = \
 	sessiond/proxyc.c sessiond/proxyc.h \
 	sessiond/backend.c sessiond/backend.h \
 	sessiond/backends/namespace.c \
+	sessiond/oci_bundle.c sessiond/oci_bundle.h \
+	sessiond/backends/oci.c \
+	sessiond/dockerapi.c sessiond/dockerapi.h \
+	sessiond/backends/docker.c \
 	sessiond/session.c sessiond/session.h \
 	sessiond/sessiond.h \
 	sessiond/api.c sessiond/api.h \

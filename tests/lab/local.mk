@@ -10,7 +10,8 @@ lab_tests = \
 	tests/lab/dump.sh \
 	tests/lab/sandbox.sh \
 	tests/lab/sessiond.sh \
-	tests/lab/parity.sh
+	tests/lab/parity.sh \
+	tests/lab/docker.sh
 TESTS += $(lab_tests)
 check_PROGRAMS += tests/lab/netns-tool tests/lab/rules-tool tests/lab/nflog-tool \
 	tests/lab/sandbox-tool

@@ -148,6 +148,45 @@ test_link_requests(void **state)
 	    -EINVAL);
 }
 
+/* The session's veth end handed to a container engine's netns. */
+static void
+test_link_netns(void **state)
+{
+	char buf[RTNL_REQ_MAX] RTNL_REQ_ALIGN = { 0 };
+	const struct nlmsghdr *nlh = (const void *)buf;
+	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload((void *)buf);
+	struct attrs a;
+
+	(void)state;
+	assert_int_equal(rtnl_build_link_netns(buf, sizeof(buf), 0, "eth0", 9),
+	    0);
+	parse_msg(buf, sizeof(*ifm), RTM_NEWLINK, &a);
+	/* A change to an existing link: never a create. */
+	assert_int_equal(nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL), 0);
+	assert_int_equal(ifm->ifi_family, AF_UNSPEC);
+	assert_int_equal(ifm->ifi_index, 0);
+	assert_int_equal(ifm->ifi_change, 0);
+	assert_non_null(a.tb[IFLA_IFNAME]);
+	assert_string_equal(mnl_attr_get_str(a.tb[IFLA_IFNAME]), "eth0");
+	assert_non_null(a.tb[IFLA_NET_NS_FD]);
+	assert_int_equal(mnl_attr_get_payload_len(a.tb[IFLA_NET_NS_FD]), 4);
+	assert_int_equal(mnl_attr_get_u32(a.tb[IFLA_NET_NS_FD]), 9);
+	assert_null(a.tb[IFLA_NET_NS_PID]);
+	assert_null(a.tb[IFLA_LINKINFO]);
+
+	assert_int_equal(rtnl_build_link_netns(buf, sizeof(buf), 23, NULL, 0),
+	    0);
+	parse_msg(buf, sizeof(*ifm), RTM_NEWLINK, &a);
+	assert_int_equal(ifm->ifi_index, 23);
+	assert_null(a.tb[IFLA_IFNAME]);
+	assert_int_equal(mnl_attr_get_u32(a.tb[IFLA_NET_NS_FD]), 0);
+
+	assert_int_equal(rtnl_build_link_netns(buf, sizeof(buf), 0, NULL, 9),
+	    -EINVAL);
+	assert_int_equal(rtnl_build_link_netns(buf, sizeof(buf), 0, "eth0", -1),
+	    -EINVAL);
+}
+
 static void
 test_addr_add(void **state)
 {
@@ -239,7 +278,7 @@ test_buffer_too_small(void **state)
 	int kind;
 
 	(void)state;
-	for (kind = 0; kind < 7; kind++) {
+	for (kind = 0; kind < 8; kind++) {
 		for (len = 0;; len++) {
 			int rc;
 
@@ -252,6 +291,7 @@ test_buffer_too_small(void **state)
 			case 3: rc = rtnl_build_link_get(b, len, "e1s1h"); break;
 			case 4: rc = rtnl_build_addr_add(b, len, 2, &a, 31); break;
 			case 5: rc = rtnl_build_route_add(b, len, 2, NULL, 0, &gw); break;
+			case 6: rc = rtnl_build_link_netns(b, len, 0, "eth0", 9); break;
 			default: rc = rtnl_build_addr_dump(b, len, AF_INET); break;
 			}
 			if (rc == 0) {
@@ -471,6 +511,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_veth),
 		cmocka_unit_test(test_link_requests),
+		cmocka_unit_test(test_link_netns),
 		cmocka_unit_test(test_addr_add),
 		cmocka_unit_test(test_route_add),
 		cmocka_unit_test(test_addr_dump_request),
