@@ -8,6 +8,7 @@ common_libcommon_a_SOURCES = \
 	common/hostname.c common/hostname.h \
 	common/json.c common/json.h \
 	common/audit.c common/audit.h \
-	common/httpc.c common/httpc.h
+	common/httpc.c common/httpc.h \
+	common/file.c common/file.h
 
 COMMON_LIBS = common/libcommon.a $(JANSSON_LIBS) $(OPENSSL_LIBS)

@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "common/file.h"
 #include "netns/addrpool.h"
 #include "sessiond/sdconfig.h"
 
@@ -831,47 +832,15 @@ int
 sdconfig_load(const char *path, struct sdconfig **out, char *err,
     size_t errlen)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t r;
-	int fd, rc = -1;
+	char *buf;
+	size_t len;
+	int rc;
 
 	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+	if (file_read_bounded(path, SDCONFIG_FILE_MAX, &buf, &len, err, errlen) == -1)
 		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		snprintf(err, errlen, "cannot stat %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		goto out;
-	}
-	/* One byte more than allowed, so a file that grew is still caught. */
-	if ((buf = malloc(SDCONFIG_FILE_MAX + 1)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	while (len <= SDCONFIG_FILE_MAX) {
-		r = read(fd, buf + len, SDCONFIG_FILE_MAX + 1 - len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			snprintf(err, errlen, "cannot read %s: %s", path,
-			    strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
 	rc = sdconfig_parse(buf, len, path, out, err, errlen);
-out:
 	free(buf);
-	close(fd);
 	return rc;
 }
 
