@@ -54,11 +54,6 @@ struct dns_tcp {
 	struct dnsreq *pending;		/* one query at a time per connection */
 };
 
-struct dedupe {
-	uint64_t at_ms;
-	uint32_t key;
-};
-
 struct dnsserver {
 	struct worker *w;
 	struct event *udp_ev[CONFIG_LISTEN_MAX];
@@ -70,27 +65,34 @@ struct dnsserver {
 	size_t npending;
 	LIST_HEAD(, dns_tcp) tcps;
 	size_t ntcps;
-	struct dedupe recent[DNSSERVER_DEDUPE_SLOTS];
+	struct dns_dedupe recent;
 };
 
 static void tcp_close(struct dns_tcp *t);
 static void tcp_read_cb(struct bufferevent *bev, void *arg);
 
 /* One decision per session, name and outcome per window: getaddrinfo's
- * A and AAAA (and its retries) must not become several audit events. */
-static int
-dedupe_seen(struct dnsserver *ds, const struct px_session *s,
-    const char *name, const char *reason)
+ * A and AAAA (and its retries) must not become several audit events. The
+ * whole key is kept and compared: a hash collision, or a session record
+ * reused at the same address, must never swallow a decision. */
+int
+dns_dedupe_seen(struct dns_dedupe *t, const struct px_session *s,
+    const char *name, const char *reason, uint64_t now)
 {
-	uint32_t k = hash_str(hash_str(hash_bytes(HASH_INIT, &s, sizeof(s)),
-	    name), reason);
-	struct dedupe *d = &ds->recent[k % DNSSERVER_DEDUPE_SLOTS];
-	uint64_t now = clock_monotonic_ms();
+	const struct px_session *who = s->id[0] != '\0' ? NULL : s;
+	uint32_t k = hash_str(hash_str(hash_str(hash_bytes(HASH_INIT, &who,
+	    sizeof(who)), s->id), name), reason);
+	struct dns_dedupe_slot *d = &t->slot[k % DNSSERVER_DEDUPE_SLOTS];
 
-	if (d->key == k && d->at_ms != 0 && now - d->at_ms < DNSSERVER_DEDUPE_MS)
+	if (d->at_ms != 0 && now - d->at_ms < DNSSERVER_DEDUPE_MS &&
+	    d->s == who && strcmp(d->id, s->id) == 0 &&
+	    strcmp(d->name, name) == 0 && strcmp(d->reason, reason) == 0)
 		return 1;
-	d->key = k;
 	d->at_ms = now;
+	d->s = who;
+	snprintf(d->id, sizeof(d->id), "%s", s->id);
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	snprintf(d->reason, sizeof(d->reason), "%s", reason);
 	return 0;
 }
 
@@ -100,7 +102,8 @@ dns_event(struct dnsserver *ds, const struct px_session *s,
 {
 	struct ctl_event e;
 
-	if (s != NULL && dedupe_seen(ds, s, name, reason))
+	if (s != NULL && dns_dedupe_seen(&ds->recent, s, name, reason,
+	    clock_monotonic_ms()))
 		return;
 	memset(&e, 0, sizeof(e));
 	e.type = denied ? CTL_EVENT_EGRESS_DENIED : CTL_EVENT_EGRESS_ALLOWED;

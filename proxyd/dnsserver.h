@@ -2,8 +2,11 @@
 #define ENCLAVE_PROXYD_DNSSERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "proxyd/config.h"
+#include "proxyd/ctlmsg.h"
+#include "proxyd/dns.h"
 
 /*
  * DNS for sessions (UDP and TCP, redirected to us by nft): a name the
@@ -26,6 +29,24 @@
 
 struct worker;
 struct dnsserver;
+struct px_session;
+
+struct dns_dedupe_slot {
+	uint64_t at_ms;
+	const struct px_session *s;	/* only for config sources (no id) */
+	char id[CTL_ID_MAX + 1];
+	char name[DNS_NAME_MAX + 1];
+	char reason[CTL_REASON_MAX + 1];
+};
+
+struct dns_dedupe {
+	struct dns_dedupe_slot slot[DNSSERVER_DEDUPE_SLOTS];
+};
+
+/* 1 when this session already had this outcome for name within
+ * DNSSERVER_DEDUPE_MS of now (then say nothing), else 0 and remembered. */
+int dns_dedupe_seen(struct dns_dedupe *t, const struct px_session *s,
+    const char *name, const char *reason, uint64_t now);
 
 struct dnsserver *dnsserver_new(struct worker *w,
     const struct config_listeners *listen, char *err, size_t errlen);

@@ -28,7 +28,7 @@ for f in "$CTL" "$SESSIOND"; do
 		exit 1
 	fi
 done
-tap_plan 72
+tap_plan 73
 
 NAME=s$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 T=$(mktemp -d /tmp/enclave-sessiond-test.XXXXXX)
@@ -145,6 +145,14 @@ enclave.result({"egressAttempted": True})
 EOF
 run python "$(cat "$T/hostile.py")"
 H_ID=$(js 'd["id"]' "$T/last")
+cp "$T/last" "$T/h_first"
+# Straight again: proxyd must not take the new session's lookup for a
+# repeat of the last one's (a freed record reused at the same address).
+run python "$(cat "$T/hostile.py")"
+is "hostile workload twice back to back: both audited in full" \
+	"session_created,sandbox_started,egress_denied,egress_denied,result_collected,workload_exited,usage_metered" \
+	"$(types "$(js 'd["id"]' "$T/last")")"
+cp "$T/h_first" "$T/last"
 is "hostile workload: succeeded, with its result" "succeeded True" \
 	"$(js 'd["phase"]' "$T/last") $(js 'd["result"]["egressAttempted"]' "$T/last")"
 is "hostile workload: the exact audit type sequence" \

@@ -19,6 +19,8 @@
 
 #include "common/hostname.h"
 #include "proxyd/dns.h"
+#include "proxyd/dnsserver.h"
+#include "proxyd/sessions.h"
 
 #define WBUF	4096
 
@@ -1078,6 +1080,43 @@ test_names(void **state)
 	assert_int_equal(dns_result_rcode(DNS_REFUSED), DNS_RCODE_REFUSED);
 }
 
+/* The DNS event dedupe: one event per session, name and outcome per
+ * window, and never a decision swallowed for another session. */
+static void
+test_dedupe(void **state)
+{
+	static struct dns_dedupe t;
+	struct px_session a, cfg_src;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	memset(&a, 0, sizeof(a));
+	memset(&cfg_src, 0, sizeof(cfg_src));
+	strcpy(a.id, "ses_aaaa");
+	assert_int_equal(dns_dedupe_seen(&t, &a, "x.example", "not_allowlisted",
+	    1000), 0);
+	/* AAAA after A, a retry: the same decision. */
+	assert_int_equal(dns_dedupe_seen(&t, &a, "x.example", "not_allowlisted",
+	    1100), 1);
+	assert_int_equal(dns_dedupe_seen(&t, &a, "y.example", "not_allowlisted",
+	    1100), 0);
+	assert_int_equal(dns_dedupe_seen(&t, &a, "x.example", "allowed", 1100),
+	    0);
+	/* A new session in the very same record (freed and reused at the
+	 * same address): its first lookup is news. */
+	strcpy(a.id, "ses_bbbb");
+	assert_int_equal(dns_dedupe_seen(&t, &a, "x.example", "not_allowlisted",
+	    1200), 0);
+	/* The window ends. */
+	assert_int_equal(dns_dedupe_seen(&t, &a, "x.example", "not_allowlisted",
+	    1200 + DNSSERVER_DEDUPE_MS), 0);
+	/* Config sources have no id: told apart by their record. */
+	assert_int_equal(dns_dedupe_seen(&t, &cfg_src, "x.example",
+	    "not_allowlisted", 5000), 0);
+	assert_int_equal(dns_dedupe_seen(&t, &cfg_src, "x.example",
+	    "not_allowlisted", 5001), 1);
+}
+
 int
 main(void)
 {
@@ -1102,6 +1141,7 @@ main(void)
 		cmocka_unit_test(test_udp_truncation),
 		cmocka_unit_test(test_tcp_frame),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_dedupe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
