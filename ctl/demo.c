@@ -932,7 +932,9 @@ lab_boot(struct demo *d)
 		.err = ctx->err, .capture = 1, .timeout_ms = PARITY_LAB_UP_MS,
 		.own_group = 1, .null_stdin = 1, .cancel = &parity_stop,
 	};
-	const char *args[] = { "up", "--name", d->lab, NULL };
+	/* --docker: a private dockerd for the docker backend when dockerd is
+	 * installed; the script carries on without one when it is not. */
+	const char *args[] = { "up", "--name", d->lab, "--docker", NULL };
 	char msg[1024], sock[512], name[64], url[600];
 	int rc = -1;
 

@@ -254,6 +254,7 @@ lab_usage(FILE *f)
 	    "  ENCLAVE_SOCKET=PATH    the appliance's API socket\n"
 	    "  ENCLAVE_LAB=N          what to give `lab down`\n"
 	    "  ENCLAVE_LAB_DIR=DIR    its run files and logs\n"
+	    "  ENCLAVE_DOCKER_SOCKET=PATH  with --docker, its private dockerd's socket\n"
 	    "\n"
 	    "so that `eval \"$(enclavectl lab up)\"` points enclavectl at it. Needs\n"
 	    "root. `enclavectl lab up --help` shows the script's own options.\n"

@@ -74,8 +74,11 @@ SOCK=$(val ENCLAVE_DOCKER_SOCKET)
 LNS=${NAME}lab
 if [ -z "$SOCK" ]; then
 	# The lab came up without dockerd and said why on stderr.
-	why=$(sed -n 's/^enclave-lab: --docker: //p' "$T/up.err" | paste -sd' ')
-	tap_skip_all "no private dockerd in the lab: ${why:-lab up printed no ENCLAVE_DOCKER_SOCKET line}"
+	why=$(sed -n 's/^enclave-lab: --docker: //p' "$T/up.err" |
+		sed 's/;* *continuing without it.*//' | sed '/^$/d' | paste -sd' ')
+	# and when it failed, the last lines of its log (indented)
+	log=$(sed -n 's/^    //p' "$T/up.err" | tail -3 | paste -sd' ')
+	tap_skip_all "no private dockerd in the lab: ${why:-lab up printed no ENCLAVE_DOCKER_SOCKET line}${log:+: $log}"
 	exit 0
 fi
 DD=${SOCK%/*}

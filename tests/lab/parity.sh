@@ -35,11 +35,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-# Backend options (e.g. a dockerd socket a caller started) come in through
-# PARITY_CONF_EXTRA; the defaults find the runtimes in PATH.
+# --docker: the appliance's own private dockerd, when dockerd is
+# installed (without it the docker backend is listed as unavailable).
+# Further backend options come in through PARITY_CONF_EXTRA (they win over
+# the lab's); the defaults find the runtimes in PATH.
 : >"$T/extra.conf"
 [ -n "${PARITY_CONF_EXTRA:-}" ] && cat "$PARITY_CONF_EXTRA" >>"$T/extra.conf"
-if ! "$CTL" lab up --name "$NAME" --sessiond-conf-extra "$T/extra.conf" \
+if ! "$CTL" lab up --name "$NAME" --docker --sessiond-conf-extra "$T/extra.conf" \
 	>"$T/up.out" 2>"$T/up.err"; then
 	echo "1..1"
 	echo "not ok 1 - lab up"
