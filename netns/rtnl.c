@@ -484,9 +484,11 @@ rtnl_build_bridge(void *buf, size_t len, const char *ifname)
 	nlh = rtnl_put_link(buf, len, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL,
 	    0, ifname, NULL);
 	if (nlh == NULL ||
-	    (info = mnl_attr_nest_start_check(nlh, len, IFLA_LINKINFO)) == NULL ||
+	    (info = mnl_attr_nest_start_check(nlh, len,
+	    IFLA_LINKINFO)) == NULL ||
 	    !mnl_attr_put_strz_check(nlh, len, IFLA_INFO_KIND, "bridge") ||
-	    (data = mnl_attr_nest_start_check(nlh, len, IFLA_INFO_DATA)) == NULL ||
+	    (data = mnl_attr_nest_start_check(nlh, len,
+	    IFLA_INFO_DATA)) == NULL ||
 	    !mnl_attr_put_u8_check(nlh, len, IFLA_BR_MCAST_SNOOPING, 0))
 		return -ENOBUFS;
 	mnl_attr_nest_end(nlh, data);

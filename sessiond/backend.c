@@ -11,6 +11,8 @@ static const struct session_backend *const backends[] = {
 	&backend_oci_crun,
 	&backend_gvisor,
 	&backend_docker,
+	&backend_microvm,
+	&backend_firecracker,
 };
 
 const struct session_backend *const *

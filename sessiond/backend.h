@@ -114,6 +114,8 @@ const struct session_backend *const *backend_all(size_t *n);
 const struct session_backend *backend_find(const char *name);
 
 extern const struct session_backend backend_namespace;
+extern const struct session_backend backend_microvm;
+extern const struct session_backend backend_firecracker;
 extern const struct session_backend backend_oci_runc, backend_oci_crun,
     backend_gvisor;
 extern const struct session_backend backend_docker;

@@ -17,6 +17,11 @@ sessiond_libsessiond_a_SOURCES = \
 	sessiond/backends/oci.c \
 	sessiond/dockerapi.c sessiond/dockerapi.h \
 	sessiond/backends/docker.c \
+	sessiond/vmframe.c sessiond/vmframe.h \
+	sessiond/vmrun.c sessiond/vmrun.h \
+	sessiond/backends/microvm.c \
+	sessiond/fcapi.c sessiond/fcapi.h \
+	sessiond/backends/firecracker.c \
 	sessiond/session.c sessiond/session.h \
 	sessiond/sessiond.h \
 	sessiond/api.c sessiond/api.h \
@@ -37,3 +42,4 @@ sessiond_enclave_sessiond_LDADD = $(SESSIOND_LIBS) $(PROXYD_LIBS) \
 # The in-sandbox result helpers, bound read-only into every sandbox.
 EXTRA_DIST += sessiond/helpers
 EXTRA_DIST += contrib/sessiond.conf.example
+EXTRA_DIST += contrib/microvm-image contrib/microvm-init.c

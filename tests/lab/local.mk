@@ -11,7 +11,8 @@ lab_tests = \
 	tests/lab/sandbox.sh \
 	tests/lab/sessiond.sh \
 	tests/lab/parity.sh \
-	tests/lab/docker.sh
+	tests/lab/docker.sh \
+	tests/lab/microvm.sh
 TESTS += $(lab_tests)
 check_PROGRAMS += tests/lab/netns-tool tests/lab/rules-tool tests/lab/nflog-tool \
 	tests/lab/sandbox-tool

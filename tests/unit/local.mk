@@ -33,6 +33,8 @@ unit_programs = \
 	tests/unit/test_session \
 	tests/unit/test_dockerapi \
 	tests/unit/test_oci_bundle \
+	tests/unit/test_vmframe \
+	tests/unit/test_fcapi \
 	tests/unit/test_httpc \
 	tests/unit/test_ctl_api \
 	tests/unit/test_ctl

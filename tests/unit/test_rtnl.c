@@ -505,6 +505,97 @@ test_link_parse(void **state)
 	assert_int_equal(rtnl_parse_link(nlh, &idx, NULL, 0), -EINVAL);
 }
 
+/* A microVM's bridge: created, never replacing one, snooping off. */
+static void
+test_bridge(void **state)
+{
+	char buf[RTNL_REQ_MAX] RTNL_REQ_ALIGN = { 0 };
+	const struct nlmsghdr *nlh = (const void *)buf;
+	struct attrs a, info, data;
+
+	(void)state;
+	assert_int_equal(rtnl_build_bridge(buf, sizeof(buf), "br0"), 0);
+	parse_msg(buf, sizeof(struct ifinfomsg), RTM_NEWLINK, &a);
+	assert_int_equal(nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL),
+	    NLM_F_CREATE | NLM_F_EXCL);
+	assert_non_null(a.tb[IFLA_IFNAME]);
+	assert_string_equal(mnl_attr_get_str(a.tb[IFLA_IFNAME]), "br0");
+	assert_non_null(a.tb[IFLA_LINKINFO]);
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(mnl_attr_parse_nested(a.tb[IFLA_LINKINFO], collect,
+	    &info), MNL_CB_OK);
+	assert_string_equal(mnl_attr_get_str(info.tb[IFLA_INFO_KIND]),
+	    "bridge");
+	assert_non_null(info.tb[IFLA_INFO_DATA]);
+	memset(&data, 0, sizeof(data));
+	assert_int_equal(mnl_attr_parse_nested(info.tb[IFLA_INFO_DATA],
+	    collect, &data), MNL_CB_OK);
+	assert_non_null(data.tb[IFLA_BR_MCAST_SNOOPING]);
+	assert_int_equal(mnl_attr_get_u8(data.tb[IFLA_BR_MCAST_SNOOPING]), 0);
+
+	assert_int_equal(rtnl_build_bridge(buf, sizeof(buf), NULL), -EINVAL);
+	assert_int_equal(rtnl_build_bridge(buf, 24, "br0"), -ENOBUFS);
+}
+
+static void
+test_link_master(void **state)
+{
+	char buf[RTNL_REQ_MAX] RTNL_REQ_ALIGN = { 0 };
+	const struct nlmsghdr *nlh = (const void *)buf;
+	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload((void *)buf);
+	struct attrs a;
+
+	(void)state;
+	assert_int_equal(rtnl_build_link_master(buf, sizeof(buf), 4, NULL, 9),
+	    0);
+	parse_msg(buf, sizeof(*ifm), RTM_SETLINK, &a);
+	assert_int_equal(nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL), 0);
+	assert_int_equal(ifm->ifi_index, 4);
+	assert_null(a.tb[IFLA_IFNAME]);
+	assert_non_null(a.tb[IFLA_MASTER]);
+	assert_int_equal(mnl_attr_get_u32(a.tb[IFLA_MASTER]), 9);
+
+	/* By name; master 0 releases the port. */
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(rtnl_build_link_master(buf, sizeof(buf), 0, "tap0", 0),
+	    0);
+	parse_msg(buf, sizeof(*ifm), RTM_SETLINK, &a);
+	assert_int_equal(ifm->ifi_index, 0);
+	assert_string_equal(mnl_attr_get_str(a.tb[IFLA_IFNAME]), "tap0");
+	assert_int_equal(mnl_attr_get_u32(a.tb[IFLA_MASTER]), 0);
+
+	assert_int_equal(rtnl_build_link_master(buf, sizeof(buf), 0, NULL, 9),
+	    -EINVAL);
+	assert_int_equal(rtnl_build_link_master(buf, sizeof(buf), 4, NULL, -1),
+	    -EINVAL);
+}
+
+static void
+test_addr_del(void **state)
+{
+	char buf[RTNL_REQ_MAX] RTNL_REQ_ALIGN = { 0 };
+	const struct nlmsghdr *nlh = (const void *)buf;
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload((void *)buf);
+	struct ip_addr a = addr("198.19.0.3"), v6 = addr("2001:db8::1");
+	struct attrs at;
+
+	(void)state;
+	assert_int_equal(rtnl_build_addr_del(buf, sizeof(buf), 7, &a, 31), 0);
+	parse_msg(buf, sizeof(*ifa), RTM_DELADDR, &at);
+	assert_int_equal(nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL), 0);
+	assert_int_equal(ifa->ifa_family, AF_INET);
+	assert_int_equal(ifa->ifa_prefixlen, 31);
+	assert_int_equal(ifa->ifa_index, 7);
+	assert_memory_equal(mnl_attr_get_payload(at.tb[IFA_LOCAL]), a.a, 4);
+
+	assert_int_equal(rtnl_build_addr_del(buf, sizeof(buf), 7, &v6, 31),
+	    -EINVAL);
+	assert_int_equal(rtnl_build_addr_del(buf, sizeof(buf), 0, &a, 31),
+	    -EINVAL);
+	assert_int_equal(rtnl_build_addr_del(buf, sizeof(buf), 7, &a, 33),
+	    -EINVAL);
+}
+
 int
 main(void)
 {
@@ -519,6 +610,9 @@ main(void)
 		cmocka_unit_test(test_addr_dump_parse),
 		cmocka_unit_test(test_reply_errors),
 		cmocka_unit_test(test_link_parse),
+		cmocka_unit_test(test_bridge),
+		cmocka_unit_test(test_link_master),
+		cmocka_unit_test(test_addr_del),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
