@@ -7,18 +7,15 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 
 #include "common/err.h"
 #include "common/httpc.h"
 #include "sessiond/dockerapi.h"
+#include "sessiond/oci_bundle.h"
 
 #define TAR_BLOCK	512
 /* Largest member: the 11 octal digits of the size field. */
@@ -223,143 +220,16 @@ dockerapi_logs_demux(const char *buf, size_t len, size_t *used,
 /* ------------------------------------------------------------------ */
 /* The seccomp profile                                                  */
 
-/*
- * sessiond/sandbox_seccomp.c's list, in its order: tests/unit/test_dockerapi
- * compiles this profile with libseccomp and compares the program with that
- * file's, so the two cannot drift apart.
- */
-static const char *const docker_denied[] = {
-	"unshare", "setns", "mount", "umount", "umount2", "pivot_root",
-	"chroot", "fsopen", "fsconfig", "fsmount", "fspick", "move_mount",
-	"open_tree", "mount_setattr", "ptrace", "process_vm_readv",
-	"process_vm_writev", "kexec_load", "kexec_file_load", "init_module",
-	"finit_module", "delete_module", "add_key", "request_key", "keyctl",
-	"bpf", "perf_event_open", "userfaultfd", "open_by_handle_at",
-	"name_to_handle_at", "iopl", "ioperm", "swapon", "swapoff", "reboot",
-	"settimeofday", "clock_settime", "stime", "acct", "quotactl",
-	"quotactl_fd", "lookup_dcookie", "syslog", "vhangup", "uselib",
-	"nfsservctl", "_sysctl", "io_uring_setup", "io_uring_enter",
-	"io_uring_register",
-};
-
-struct sc_arg {
-	unsigned int index;
-	const char *op;
-	uint64_t value, value_two;
-};
-
-/* One rule: NAME refused with ERRNUM when every argument condition holds. */
-static int
-sc_rule(json_t *rules, const char *name, int errnum, const struct sc_arg *a,
-    size_t n)
-{
-	json_t *r, *args, *names, *arg;
-	size_t i;
-
-	if ((r = json_object()) == NULL)
-		return -1;
-	if (json_array_append_new(rules, r) == -1 ||
-	    (names = json_array()) == NULL ||
-	    json_object_set_new(r, "names", names) == -1 ||
-	    json_array_append_new(names, json_string(name)) == -1 ||
-	    json_object_set_new(r, "action", json_string("SCMP_ACT_ERRNO")) ==
-	    -1 ||
-	    json_object_set_new(r, "errnoRet", json_integer(errnum)) == -1)
-		return -1;
-	if (n == 0)
-		return 0;
-	if ((args = json_array()) == NULL ||
-	    json_object_set_new(r, "args", args) == -1)
-		return -1;
-	for (i = 0; i < n; i++) {
-		arg = json_pack("{s:I, s:I, s:I, s:s}",
-		    "index", (json_int_t)a[i].index,
-		    "value", (json_int_t)a[i].value,
-		    "valueTwo", (json_int_t)a[i].value_two,
-		    "op", a[i].op);
-		if (json_array_append_new(args, arg) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-sc_rules(json_t *rules)
-{
-	static const uint64_t nsflags[] = {
-		CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWPID,
-		CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWCGROUP,
-	};
-	static const unsigned long ttyioc[] = { TIOCSTI, TIOCLINUX };
-	static const int fam[2] = { AF_INET, AF_INET6 };
-	static const uint64_t types[2] = { S_IFCHR, S_IFBLK };
-	struct sc_arg a[2];
-	size_t i;
-	int af;
-
-	for (i = 0; i < sizeof(docker_denied) / sizeof(docker_denied[0]); i++)
-		if (sc_rule(rules, docker_denied[i], EPERM, NULL, 0) == -1)
-			return -1;
-	for (i = 0; i < sizeof(nsflags) / sizeof(nsflags[0]); i++) {
-		a[0] = (struct sc_arg){ 0, "SCMP_CMP_MASKED_EQ", nsflags[i],
-		    nsflags[i] };
-		if (sc_rule(rules, "clone", EPERM, a, 1) == -1)
-			return -1;
-	}
-	if (sc_rule(rules, "clone3", ENOSYS, NULL, 0) == -1)
-		return -1;
-	for (af = 0; af <= AF_INET6; af++) {
-		if (af == AF_UNIX || af == AF_INET || af == AF_INET6)
-			continue;
-		a[0] = (struct sc_arg){ 0, "SCMP_CMP_EQ", (uint64_t)af, 0 };
-		if (sc_rule(rules, "socket", EPERM, a, 1) == -1)
-			return -1;
-	}
-	a[0] = (struct sc_arg){ 0, "SCMP_CMP_GT", AF_INET6, 0 };
-	if (sc_rule(rules, "socket", EPERM, a, 1) == -1)
-		return -1;
-	for (i = 0; i < 2; i++) {
-		a[0] = (struct sc_arg){ 0, "SCMP_CMP_EQ", (uint64_t)fam[i], 0 };
-		a[1] = (struct sc_arg){ 1, "SCMP_CMP_MASKED_EQ", 0xf, SOCK_RAW };
-		if (sc_rule(rules, "socket", EPERM, a, 2) == -1)
-			return -1;
-		a[1].value_two = SOCK_PACKET;
-		if (sc_rule(rules, "socket", EPERM, a, 2) == -1)
-			return -1;
-	}
-	for (i = 0; i < 2; i++) {
-		a[0] = (struct sc_arg){ 1, "SCMP_CMP_MASKED_EQ", S_IFMT, types[i] };
-		if (sc_rule(rules, "mknod", EPERM, a, 1) == -1)
-			return -1;
-		a[0].index = 2;
-		if (sc_rule(rules, "mknodat", EPERM, a, 1) == -1)
-			return -1;
-	}
-	for (i = 0; i < 2; i++) {
-		a[0] = (struct sc_arg){ 1, "SCMP_CMP_MASKED_EQ", 0xffffffffu,
-		    ttyioc[i] };
-		if (sc_rule(rules, "ioctl", EPERM, a, 1) == -1)
-			return -1;
-	}
-	return 0;
-}
-
 char *
 dockerapi_seccomp_profile(void)
 {
-	json_t *p, *rules;
+	json_t *p;
 	char *s = NULL;
 
 	/* No "architectures": the native one only, as libseccomp's default
 	 * in the namespace sandbox; other ABIs fail the arch check. */
-	p = json_pack("{s:s, s:[]}", "defaultAction", "SCMP_ACT_ALLOW",
-	    "syscalls");
-	if (p == NULL)
-		goto out;
-	rules = json_object_get(p, "syscalls");
-	if (sc_rules(rules) == 0)
+	if ((p = oci_bundle_seccomp(0)) != NULL)
 		s = json_dumps(p, JSON_COMPACT);
-out:
 	json_decref(p);
 	if (s == NULL)
 		errno = ENOMEM;
@@ -640,6 +510,35 @@ api_json(const struct httpc_response *r, const char *what, char *err,
 	return j;
 }
 
+/*
+ * One exchange answered by a JSON object: 0 with *j (the caller's) on
+ * status OK; 1 on status SOFT, an answer rather than an error (404: it is
+ * gone; 409: the name is taken; 0: none), err saying so; -1 with err.
+ */
+static int
+api_call_json(const struct dockerapi *d, const char *method, const char *path,
+    const char *body, int timeout_ms, volatile sig_atomic_t *cancel, int ok,
+    int soft, const char *what, json_t **j, char *err, size_t errlen)
+{
+	struct httpc_response r;
+	int rc = -1;
+
+	*j = NULL;
+	if (api_call(d, method, path, body, body != NULL ? strlen(body) : 0,
+	    timeout_ms, cancel, &r, err, errlen) == -1)
+		return -1;
+	if (r.status == ok) {
+		if ((*j = api_json(&r, what, err, errlen)) != NULL)
+			rc = 0;
+	} else {
+		api_fail(&r, err, errlen, what);
+		if (r.status == soft)
+			rc = 1;
+	}
+	httpc_response_clear(&r);
+	return rc;
+}
+
 int
 dockerapi_ping(const struct dockerapi *d, int timeout_ms, char *err,
     size_t errlen)
@@ -660,21 +559,13 @@ int
 dockerapi_info(const struct dockerapi *d, struct dockerapi_info *out,
     char *err, size_t errlen)
 {
-	struct httpc_response r;
 	const char *drv = NULL, *ver = NULL;
 	json_t *j;
-	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (api_call(d, "GET", "/info", NULL, 0, 0, NULL, &r, err,
-	    errlen) == -1)
+	if (api_call_json(d, "GET", "/info", NULL, 0, NULL, 200, 0, "info", &j,
+	    err, errlen) != 0)
 		return -1;
-	if (r.status != 200) {
-		api_fail(&r, err, errlen, "info");
-		goto out;
-	}
-	if ((j = api_json(&r, "info", err, errlen)) == NULL)
-		goto out;
 	(void)json_unpack(j, "{s?s, s?s}", "CgroupDriver", &drv,
 	    "CgroupVersion", &ver);
 	snprintf(out->cgroup_driver, sizeof(out->cgroup_driver), "%s",
@@ -682,47 +573,31 @@ dockerapi_info(const struct dockerapi *d, struct dockerapi_info *out,
 	out->cgroup_version = ver != NULL && strcmp(ver, "2") == 0 ? 2 :
 	    ver != NULL && strcmp(ver, "1") == 0 ? 1 : 0;
 	json_decref(j);
-	rc = 0;
-out:
-	httpc_response_clear(&r);
-	return rc;
+	return 0;
 }
 
 int
 dockerapi_image_label(const struct dockerapi *d, const char *ref,
     const char *label, char *val, size_t vallen, char *err, size_t errlen)
 {
-	struct httpc_response r;
 	char path[512];
 	json_t *j, *v;
-	int rc = -1;
+	int rc;
 
 	if (vallen > 0)
 		val[0] = '\0';
 	if (!path_safe(ref))
 		return err_set(err, errlen, "bad image reference");
 	snprintf(path, sizeof(path), "/images/%s/json", ref);
-	if (api_call(d, "GET", path, NULL, 0, 0, NULL, &r, err, errlen) == -1)
-		return -1;
-	if (r.status == 404) {
-		rc = 1;
-		goto out;
-	}
-	if (r.status != 200) {
-		api_fail(&r, err, errlen, "inspect image");
-		goto out;
-	}
-	if ((j = api_json(&r, "inspect image", err, errlen)) == NULL)
-		goto out;
+	if ((rc = api_call_json(d, "GET", path, NULL, 0, NULL, 200, 404,
+	    "inspect image", &j, err, errlen)) != 0)
+		return rc;
 	v = json_object_get(json_object_get(json_object_get(j, "Config"),
 	    "Labels"), label != NULL ? label : "");
 	if (label != NULL && json_is_string(v))
 		snprintf(val, vallen, "%s", json_string_value(v));
 	json_decref(j);
-	rc = 0;
-out:
-	httpc_response_clear(&r);
-	return rc;
+	return 0;
 }
 
 /* The import's answer is a stream of JSON messages, one an error if any. */
@@ -786,42 +661,26 @@ int
 dockerapi_container_create(const struct dockerapi *d, const char *name,
     const char *body, char *id, size_t idlen, char *err, size_t errlen)
 {
-	struct httpc_response r;
 	const char *v = NULL;
 	char path[512];
 	json_t *j;
-	int rc = -1;
+	int rc;
 
 	if (idlen > 0)
 		id[0] = '\0';
 	if (!path_safe(name))
 		return err_set(err, errlen, "bad container name");
 	snprintf(path, sizeof(path), "/containers/create?name=%s", name);
-	if (api_call(d, "POST", path, body, strlen(body), API_TIMEOUT_MS, NULL,
-	    &r, err, errlen) == -1)
-		return -1;
-	if (r.status == 409) {
-		api_fail(&r, err, errlen, "create container");
-		rc = 1;
-		goto out;
-	}
-	if (r.status != 201) {
-		api_fail(&r, err, errlen, "create container");
-		goto out;
-	}
-	if ((j = api_json(&r, "create container", err, errlen)) == NULL)
-		goto out;
+	if ((rc = api_call_json(d, "POST", path, body, API_TIMEOUT_MS, NULL,
+	    201, 409, "create container", &j, err, errlen)) != 0)
+		return rc;
 	if (json_unpack(j, "{s:s}", "Id", &v) == 0 && path_safe(v) &&
-	    strlen(v) <= DOCKERAPI_ID_MAX && strlen(v) < idlen) {
+	    strlen(v) <= DOCKERAPI_ID_MAX && strlen(v) < idlen)
 		strcpy(id, v);
-		rc = 0;
-	} else {
-		err_set(err, errlen, "create container: no usable Id in the "
-		    "answer");
-	}
+	else
+		rc = err_set(err, errlen, "create container: no usable Id in "
+		    "the answer");
 	json_decref(j);
-out:
-	httpc_response_clear(&r);
 	return rc;
 }
 
@@ -896,39 +755,24 @@ dockerapi_container_wait(const struct dockerapi *d, const char *id,
     int timeout_ms, volatile sig_atomic_t *cancel, int *code, char *err,
     size_t errlen)
 {
-	struct httpc_response r;
 	json_int_t sc = 0;
 	char path[512];
 	json_t *j;
-	int rc = -1;
+	int rc;
 
 	if (!path_safe(id))
 		return err_set(err, errlen, "wait: bad container id");
 	snprintf(path, sizeof(path), "/containers/%s/wait?condition=not-running",
 	    id);
-	if (api_call(d, "POST", path, NULL, 0, timeout_ms, cancel, &r, err,
-	    errlen) == -1)
-		return -1;
-	if (r.status == 404) {
-		rc = 1;
-		goto out;
-	}
-	if (r.status != 200) {
-		api_fail(&r, err, errlen, "wait");
-		goto out;
-	}
-	if ((j = api_json(&r, "wait", err, errlen)) == NULL)
-		goto out;
+	if ((rc = api_call_json(d, "POST", path, NULL, timeout_ms, cancel, 200,
+	    404, "wait", &j, err, errlen)) != 0)
+		return rc;
 	if (json_unpack(j, "{s:I}", "StatusCode", &sc) == 0 && sc >= INT_MIN &&
-	    sc <= INT_MAX) {
+	    sc <= INT_MAX)
 		*code = (int)sc;
-		rc = 0;
-	} else {
-		err_set(err, errlen, "wait: no StatusCode in the answer");
-	}
+	else
+		rc = err_set(err, errlen, "wait: no StatusCode in the answer");
 	json_decref(j);
-out:
-	httpc_response_clear(&r);
 	return rc;
 }
 
@@ -936,29 +780,19 @@ int
 dockerapi_container_inspect(const struct dockerapi *d, const char *id,
     struct dockerapi_state *st, char *err, size_t errlen)
 {
-	struct httpc_response r;
 	json_int_t pid = 0, code = 0;
 	int running = 0, oom = 0;
 	char path[512];
 	json_t *j;
-	int rc = -1;
+	int rc;
 
 	memset(st, 0, sizeof(*st));
 	if (!path_safe(id))
 		return err_set(err, errlen, "inspect: bad container id");
 	snprintf(path, sizeof(path), "/containers/%s/json", id);
-	if (api_call(d, "GET", path, NULL, 0, 0, NULL, &r, err, errlen) == -1)
-		return -1;
-	if (r.status == 404) {
-		rc = 1;
-		goto out;
-	}
-	if (r.status != 200) {
-		api_fail(&r, err, errlen, "inspect container");
-		goto out;
-	}
-	if ((j = api_json(&r, "inspect container", err, errlen)) == NULL)
-		goto out;
+	if ((rc = api_call_json(d, "GET", path, NULL, 0, NULL, 200, 404,
+	    "inspect container", &j, err, errlen)) != 0)
+		return rc;
 	if (json_unpack(j, "{s:{s:b, s:I, s:I, s:b}}", "State",
 	    "Running", &running, "Pid", &pid, "ExitCode", &code,
 	    "OOMKilled", &oom) == 0 && pid >= 0 && pid <= INT_MAX &&
@@ -967,13 +801,10 @@ dockerapi_container_inspect(const struct dockerapi *d, const char *id,
 		st->pid = (pid_t)pid;
 		st->exit_code = (int)code;
 		st->oom_killed = oom;
-		rc = 0;
 	} else {
-		err_set(err, errlen, "inspect container: no usable State");
+		rc = err_set(err, errlen, "inspect container: no usable State");
 	}
 	json_decref(j);
-out:
-	httpc_response_clear(&r);
 	return rc;
 }
 

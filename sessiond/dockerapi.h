@@ -90,9 +90,9 @@ int dockerapi_logs_demux(const char *buf, size_t len, size_t *used,
 /* The seccomp profile and the create body                              */
 
 /*
- * The namespace sandbox's denylist (sessiond/sandbox_seccomp.c) as a
- * Docker seccomp profile: default allow, the same calls refused with the
- * same errno and the same argument conditions. A malloc'd JSON string for
+ * The namespace sandbox's seccomp rules as a Docker seccomp profile: an
+ * OCI bundle's linux.seccomp (oci_bundle_seccomp()), which Docker's format
+ * shares, without naming the architecture. A malloc'd JSON string for
  * SecurityOpt "seccomp=...", or NULL (ENOMEM).
  */
 char *dockerapi_seccomp_profile(void);

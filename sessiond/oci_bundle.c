@@ -1,27 +1,21 @@
 /*
  * config.json for one workload run: the namespace sandbox's root, ids,
- * environment, limits and seccomp denylist, said in the OCI runtime spec.
- * See oci_bundle.h.
+ * environment, limits and seccomp denylist, said in the OCI runtime spec;
+ * and that seccomp section alone, which is also Docker's profile. See
+ * oci_bundle.h.
  */
 #include <config.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include "common/err.h"
 #include "sessiond/oci_bundle.h"
+#include "sessiond/sandbox_seccomp.h"
 
-/* The sandbox's defaults and bounds (sandbox_plan.c), so a request means
- * the same on every backend. */
-#define OCI_DEF_MEMORY_MB	256
-#define OCI_DEF_PIDS		128
-#define OCI_DEF_FS_MB		64
 #define OCI_NOFILE		256	/* sandbox_child.c's SANDBOX_NOFILE */
 #define OCI_OOM_SCORE_ADJ	500	/* the workload goes first */
 #define OCI_MIB			(1024ULL * 1024)
@@ -36,38 +30,6 @@
 #error "oci_bundle: add this architecture's SCMP_ARCH name"
 #endif
 
-static const struct oci_lang oci_langs[] = {
-	{ "python", "/usr/bin/python3", "/workspace/main.py" },
-	{ "sh", "/bin/sh", "/workspace/main.sh" },
-	{ "node", "/usr/bin/node", "/workspace/main.js" },
-};
-
-const char *const oci_bundle_host_paths[] = {
-	"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32",
-	"etc/ld.so.cache", "etc/ssl/certs", "etc/ssl/openssl.cnf",
-	"etc/alternatives", "etc/localtime",
-	NULL,
-};
-
-/*
- * System calls that refuse with EPERM whatever their arguments: the list
- * in sandbox_seccomp.c, which the argument-filtered rules below also
- * follow. Keep the two in step.
- */
-static const char *const oci_denied[] = {
-	"unshare", "setns", "mount", "umount", "umount2", "pivot_root",
-	"chroot", "fsopen", "fsconfig", "fsmount", "fspick", "move_mount",
-	"open_tree", "mount_setattr", "ptrace", "process_vm_readv",
-	"process_vm_writev", "kexec_load", "kexec_file_load", "init_module",
-	"finit_module", "delete_module", "add_key", "request_key", "keyctl",
-	"bpf", "perf_event_open", "userfaultfd", "open_by_handle_at",
-	"name_to_handle_at", "iopl", "ioperm", "swapon", "swapoff", "reboot",
-	"settimeofday", "clock_settime", "stime", "acct", "quotactl",
-	"quotactl_fd", "lookup_dcookie", "syslog", "vhangup", "uselib",
-	"nfsservctl", "_sysctl", "io_uring_setup", "io_uring_enter",
-	"io_uring_register",
-};
-
 /* runc's default maskedPaths and readonlyPaths (`runc spec`). */
 static const char *const oci_masked[] = {
 	"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
@@ -78,49 +40,6 @@ static const char *const oci_readonly[] = {
 	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
 	"/proc/sysrq-trigger",
 };
-
-const struct oci_lang *
-oci_bundle_lang(const char *name)
-{
-	size_t i;
-
-	for (i = 0; name != NULL && i < OCI_NELEM(oci_langs); i++)
-		if (strcmp(name, oci_langs[i].name) == 0)
-			return &oci_langs[i];
-	return NULL;
-}
-
-static int
-oci_limit(unsigned int *v, unsigned int def, unsigned int min,
-    unsigned int max, const char *what, char *err, size_t errlen)
-{
-	if (*v == 0)
-		*v = def;
-	if (*v < min || *v > max)
-		return err_set(err, errlen, "%s %u out of range [%u, %u]", what,
-		    *v, min, max);
-	return 0;
-}
-
-int
-oci_bundle_limits(const struct sandbox_limits *in, struct sandbox_limits *lim,
-    char *err, size_t errlen)
-{
-	*lim = *in;
-	if (oci_limit(&lim->memory_mb, OCI_DEF_MEMORY_MB, 16, 1 << 20,
-	    "memory_mb", err, errlen) == -1 ||
-	    oci_limit(&lim->pids, OCI_DEF_PIDS, 4, 1 << 16, "pids", err,
-	    errlen) == -1 ||
-	    oci_limit(&lim->workspace_mb, OCI_DEF_FS_MB, 1, 1 << 16,
-	    "workspace_mb", err, errlen) == -1 ||
-	    oci_limit(&lim->tmp_mb, OCI_DEF_FS_MB, 1, 1 << 16, "tmp_mb", err,
-	    errlen) == -1)
-		return -1;
-	if (lim->cpu_pct > 100 * 1024)
-		return err_set(err, errlen, "cpu_pct %u too large",
-		    lim->cpu_pct);
-	return 0;
-}
 
 static int
 oci_abs(const char *path, const char *what, int optional, char *err,
@@ -141,7 +60,7 @@ oci_validate(const struct oci_bundle_spec *s, struct sandbox_limits *lim,
 	unsigned char addr[16];
 	size_t i;
 
-	if (oci_bundle_lang(s->language) == NULL)
+	if (sandbox_plan_lang(s->language) == NULL)
 		return err_set(err, errlen,
 		    "unknown language (python, sh, node)");
 	if (s->uid == 0 || s->gid == 0 || s->uid == (uid_t)-1 ||
@@ -169,7 +88,7 @@ oci_validate(const struct oci_bundle_spec *s, struct sandbox_limits *lim,
 			return err_set(err, errlen, "%s: link without a target",
 			    s->expose[i].rel);
 	}
-	return oci_bundle_limits(&s->limits, lim, err, errlen);
+	return sandbox_plan_limits(&s->limits, lim, err, errlen);
 }
 
 /* Append a new reference to arr; jansson's own calls steal the reference,
@@ -224,20 +143,19 @@ oci_bind(const char *dst, const char *src)
 
 static json_t *
 oci_mounts(const struct oci_bundle_spec *s, const struct sandbox_limits *lim,
-    const struct oci_lang *lang)
+    const struct sandbox_lang *lang)
 {
-	char dst[512], ws[128], tmp[96];
+	char dst[512], wso[128], tmpo[96], ws[160], tmp[128];
 	json_t *a = json_array();
 	size_t i;
 	int rc = 0;
 
 	if (a == NULL)
 		return NULL;
-	snprintf(ws, sizeof(ws), "nosuid,nodev,size=%um,nr_inodes=65536,"
-	    "mode=0700,uid=%u,gid=%u", lim->workspace_mb, (unsigned int)s->uid,
-	    (unsigned int)s->gid);
-	snprintf(tmp, sizeof(tmp), "nosuid,nodev,size=%um,nr_inodes=65536,"
-	    "mode=1777", lim->tmp_mb);
+	sandbox_plan_fs_opts(lim, s->uid, s->gid, wso, sizeof(wso), tmpo,
+	    sizeof(tmpo));
+	snprintf(ws, sizeof(ws), "nosuid,nodev,%s", wso);
+	snprintf(tmp, sizeof(tmp), "nosuid,nodev,%s", tmpo);
 	rc |= oci_push(a, oci_mount("/proc", "proc", "proc",
 	    "nosuid,nodev,noexec"));
 	/* The runtime adds its default nodes (null, zero, full, random,
@@ -263,37 +181,21 @@ oci_mounts(const struct oci_bundle_spec *s, const struct sandbox_limits *lim,
 	return a;
 }
 
-/* Exactly the namespace sandbox's environment (sandbox_plan.c). */
+/* Exactly the namespace sandbox's environment. */
 static json_t *
 oci_env(const struct oci_bundle_spec *s)
 {
-	int helpers = s->helpers_dir != NULL, rc = 0;
-	json_t *a = json_array();
+	char *envp[SANDBOX_ENV_MAX], buf[SANDBOX_ENV_BUF];
+	size_t n;
 
-	if (a == NULL)
-		return NULL;
-	rc |= oci_push(a, json_sprintf("PATH=/usr/local/bin:/usr/bin:/bin%s",
-	    helpers ? ":/opt/enclave" : ""));
-	rc |= oci_push(a, json_string("HOME=/workspace"));
-	rc |= oci_push(a, json_string("LANG=C.UTF-8"));
-	rc |= oci_push(a, json_string("TMPDIR=/tmp"));
-	rc |= oci_push(a, json_string("PYTHONDONTWRITEBYTECODE=1"));
-	if (s->result_fd)
-		rc |= oci_push(a, json_sprintf("ENCLAVE_RESULT_FD=%d",
-		    SANDBOX_RESULT_FD));
-	if (helpers) {
-		rc |= oci_push(a, json_string("PYTHONPATH=/opt/enclave"));
-		rc |= oci_push(a, json_string("NODE_PATH=/opt/enclave"));
-	}
-	if (rc != 0) {
-		json_decref(a);
-		return NULL;
-	}
-	return a;
+	sandbox_plan_env(envp, buf, s->helpers_dir != NULL, s->result_fd);
+	for (n = 0; envp[n] != NULL; n++)
+		;
+	return oci_strings((const char *const *)envp, n);
 }
 
 static json_t *
-oci_args(const struct oci_bundle_spec *s, const struct oci_lang *lang)
+oci_args(const struct oci_bundle_spec *s, const struct sandbox_lang *lang)
 {
 	char script[256];
 
@@ -353,7 +255,7 @@ oci_rlimits(const struct oci_bundle_spec *s, const struct sandbox_limits *lim)
 
 static json_t *
 oci_process(const struct oci_bundle_spec *s, const struct sandbox_limits *lim,
-    const struct oci_lang *lang)
+    const struct sandbox_lang *lang)
 {
 	return json_pack("{s:b, s:{s:I, s:I, s:[]}, s:o, s:o, s:s, "
 	    "s:{s:[], s:[], s:[], s:[], s:[]}, s:o, s:b, s:i}",
@@ -370,110 +272,91 @@ oci_process(const struct oci_bundle_spec *s, const struct sandbox_limits *lim,
 	    "oomScoreAdj", OCI_OOM_SCORE_ADJ);
 }
 
+/* OP as the profile names it: libseccomp's own name. */
+static const char *
+oci_scmp_op(enum scmp_compare op)
+{
+	switch (op) {
+	case SCMP_CMP_NE:
+		return "SCMP_CMP_NE";
+	case SCMP_CMP_LT:
+		return "SCMP_CMP_LT";
+	case SCMP_CMP_LE:
+		return "SCMP_CMP_LE";
+	case SCMP_CMP_EQ:
+		return "SCMP_CMP_EQ";
+	case SCMP_CMP_GE:
+		return "SCMP_CMP_GE";
+	case SCMP_CMP_GT:
+		return "SCMP_CMP_GT";
+	case SCMP_CMP_MASKED_EQ:
+		return "SCMP_CMP_MASKED_EQ";
+	default:
+		return NULL;
+	}
+}
+
 /*
- * One rule: NAME refuses with ERRNUM, when ARGS (NULL: always) all hold.
- * A rule whose conditions failed to build is no rule at all, never an
+ * One rule: NAME refused with ERRNUM when all N conditions hold. A rule
+ * whose conditions failed to build is no rule at all, never an
  * unconditional one.
  */
 static json_t *
-oci_rule(const char *name, int errnum, int has_args, json_t *args)
+oci_rule(const char *name, int errnum, const struct scmp_arg_cmp *a,
+    unsigned int n)
 {
-	json_t *r;
+	json_t *r, *args;
+	unsigned int i;
+	int rc = 0;
 
-	if (has_args && args == NULL)
-		return NULL;
 	r = json_pack("{s:[s], s:s, s:i}", "names", name, "action",
 	    "SCMP_ACT_ERRNO", "errnoRet", errnum);
-	if (r == NULL || args == NULL) {
-		json_decref(args);
+	if (r == NULL || n == 0)
 		return r;
+	if ((args = json_array()) == NULL ||
+	    json_object_set_new(r, "args", args) == -1) {
+		json_decref(r);
+		return NULL;
 	}
-	if (json_object_set_new(r, "args", args) == -1) {
+	for (i = 0; i < n; i++)
+		rc |= oci_push(args, json_pack("{s:i, s:I, s:I, s:s}",
+		    "index", (int)a[i].arg, "value", (json_int_t)a[i].datum_a,
+		    "valueTwo", (json_int_t)a[i].datum_b,
+		    "op", oci_scmp_op(a[i].op)));
+	if (rc != 0) {
 		json_decref(r);
 		return NULL;
 	}
 	return r;
 }
 
-/* An argument condition, as libseccomp takes it: for MASKED_EQ, value is
- * the mask and valueTwo what the masked argument must equal. */
-static json_t *
-oci_arg(unsigned int index, const char *op, uint64_t value, uint64_t two)
+json_t *
+oci_bundle_seccomp(unsigned int flags)
 {
-	return json_pack("{s:i, s:I, s:I, s:s}", "index", (int)index,
-	    "value", (json_int_t)value, "valueTwo", (json_int_t)two, "op", op);
-}
+	const struct sandbox_seccomp_rule *r;
+	const char *const *name;
+	json_t *p, *sc;
+	int rc = 0;
 
-/* sandbox_seccomp.c's argument-filtered rules, rule for rule. */
-static int
-oci_seccomp_args(json_t *sc, int eperm_only)
-{
-	static const uint64_t nsflags[] = {
-		CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWPID,
-		CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWCGROUP,
-	};
-	static const unsigned long ttyioc[] = { TIOCSTI, TIOCLINUX };
-	static const int fam[] = { AF_INET, AF_INET6 };
-	static const int rawtypes[] = { SOCK_RAW, SOCK_PACKET };
-	static const uint64_t devtypes[] = { S_IFCHR, S_IFBLK };
-	size_t i, j;
-	int rc = 0, af;
-
-	/* Threads and fork are fine; a new namespace is not. */
-	for (i = 0; i < OCI_NELEM(nsflags); i++)
-		rc |= oci_push(sc, oci_rule("clone", EPERM, 1, json_pack("[o]",
-		    oci_arg(0, "SCMP_CMP_MASKED_EQ", nsflags[i], nsflags[i]))));
-	/* clone3's flags sit behind a pointer: ENOSYS makes libc use clone. */
-	if (!eperm_only)
-		rc |= oci_push(sc, oci_rule("clone3", ENOSYS, 0, NULL));
-	/* Sockets: AF_UNIX, AF_INET, AF_INET6 only (no netlink, packet). */
-	for (af = 0; af <= AF_INET6; af++) {
-		if (af == AF_UNIX || af == AF_INET || af == AF_INET6)
-			continue;
-		rc |= oci_push(sc, oci_rule("socket", EPERM, 1, json_pack("[o]",
-		    oci_arg(0, "SCMP_CMP_EQ", (uint64_t)af, 0))));
-	}
-	rc |= oci_push(sc, oci_rule("socket", EPERM, 1, json_pack("[o]",
-	    oci_arg(0, "SCMP_CMP_GT", AF_INET6, 0))));
-	for (i = 0; i < 2; i++)
-		for (j = 0; j < 2; j++)
-			rc |= oci_push(sc, oci_rule("socket", EPERM, 1,
-			    json_pack("[o, o]",
-			    oci_arg(0, "SCMP_CMP_EQ", (uint64_t)fam[i], 0),
-			    oci_arg(1, "SCMP_CMP_MASKED_EQ", 0xf,
-			    (uint64_t)rawtypes[j]))));
-	/* Device nodes, even where a file system would allow them. */
-	for (i = 0; i < 2; i++) {
-		rc |= oci_push(sc, oci_rule("mknod", EPERM, 1, json_pack("[o]",
-		    oci_arg(1, "SCMP_CMP_MASKED_EQ", S_IFMT, devtypes[i]))));
-		rc |= oci_push(sc, oci_rule("mknodat", EPERM, 1,
-		    json_pack("[o]", oci_arg(2, "SCMP_CMP_MASKED_EQ", S_IFMT,
-		    devtypes[i]))));
-	}
-	/* Typing into, or reprogramming, a terminal someone else reads. */
-	for (i = 0; i < 2; i++)
-		rc |= oci_push(sc, oci_rule("ioctl", EPERM, 1, json_pack("[o]",
-		    oci_arg(1, "SCMP_CMP_MASKED_EQ", 0xffffffffu, ttyioc[i]))));
-	return rc;
-}
-
-static json_t *
-oci_seccomp(const struct oci_bundle_spec *s)
-{
-	json_t *sc, *denied, *r;
-
-	if ((sc = json_array()) == NULL)
+	p = json_pack("{s:s, s:[]}", "defaultAction", "SCMP_ACT_ALLOW",
+	    "syscalls");
+	if (p == NULL)
 		return NULL;
-	denied = oci_strings(oci_denied, OCI_NELEM(oci_denied));
-	r = json_pack("{s:o, s:s, s:i}", "names", denied, "action",
-	    "SCMP_ACT_ERRNO", "errnoRet", EPERM);
-	if (oci_push(sc, r) == -1 ||
-	    oci_seccomp_args(sc, s->seccomp_eperm_only) != 0) {
-		json_decref(sc);
+	sc = json_object_get(p, "syscalls");
+	for (name = sandbox_seccomp_denied; *name != NULL; name++)
+		rc |= oci_push(sc, oci_rule(*name, EPERM, NULL, 0));
+	for (r = sandbox_seccomp_rules; r->name != NULL; r++)
+		if (!(flags & OCI_SECCOMP_EPERM_ONLY) || r->errnum == EPERM)
+			rc |= oci_push(sc, oci_rule(r->name, r->errnum, r->args,
+			    r->nargs));
+	if (flags & OCI_SECCOMP_ARCH)
+		rc |= json_object_set_new(p, "architectures",
+		    json_pack("[s]", OCI_SCMP_ARCH));
+	if (rc != 0) {
+		json_decref(p);
 		return NULL;
 	}
-	return json_pack("{s:s, s:[s], s:o}", "defaultAction", "SCMP_ACT_ALLOW",
-	    "architectures", OCI_SCMP_ARCH, "syscalls", sc);
+	return p;
 }
 
 static json_t *
@@ -516,17 +399,18 @@ oci_resources(const struct oci_bundle_spec *s, const struct sandbox_limits *lim)
 json_t *
 oci_bundle_config(const struct oci_bundle_spec *s, char *err, size_t errlen)
 {
-	const struct oci_lang *lang;
+	const struct sandbox_lang *lang;
 	struct sandbox_limits lim;
 	json_t *cfg, *lx;
 
 	if (oci_validate(s, &lim, err, errlen) == -1)
 		return NULL;
-	lang = oci_bundle_lang(s->language);
+	lang = sandbox_plan_lang(s->language);
 	lx = json_pack("{s:o, s:o, s:o, s:o, s:o}",
 	    "namespaces", oci_namespaces(s),
 	    "resources", oci_resources(s, &lim),
-	    "seccomp", oci_seccomp(s),
+	    "seccomp", oci_bundle_seccomp(OCI_SECCOMP_ARCH |
+		(s->seccomp_eperm_only ? OCI_SECCOMP_EPERM_ONLY : 0)),
 	    "maskedPaths", oci_strings(oci_masked,
 		OCI_NELEM(oci_masked)),
 	    "readonlyPaths", oci_strings(oci_readonly,
@@ -541,7 +425,7 @@ oci_bundle_config(const struct oci_bundle_spec *s, char *err, size_t errlen)
 	    "ociVersion", "1.0.2",
 	    "process", oci_process(s, &lim, lang),
 	    "root", "path", OCI_BUNDLE_ROOTFS, "readonly", 1,
-	    "hostname", OCI_BUNDLE_HOSTNAME,
+	    "hostname", SANDBOX_HOSTNAME,
 	    "mounts", oci_mounts(s, &lim, lang),
 	    "linux", lx);
 	if (cfg == NULL)
@@ -551,31 +435,9 @@ oci_bundle_config(const struct oci_bundle_spec *s, char *err, size_t errlen)
 
 size_t
 oci_bundle_etc(const struct oci_bundle_spec *s,
-    struct oci_etc_file out[OCI_ETC_FILES])
+    struct sandbox_etc_file out[SANDBOX_ETC_FILES])
 {
-	size_t n = 0;
-
-	out[n].name = "passwd";
-	snprintf(out[n++].text, OCI_ETC_TEXT_MAX,
-	    "root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n"
-	    "sandbox:x:%u:%u:sandbox:/workspace:/bin/sh\n",
-	    (unsigned int)s->uid, (unsigned int)s->gid);
-	out[n].name = "group";
-	snprintf(out[n++].text, OCI_ETC_TEXT_MAX, "root:x:0:\nsandbox:x:%u:\n",
-	    (unsigned int)s->gid);
-	out[n].name = "hosts";
-	snprintf(out[n++].text, OCI_ETC_TEXT_MAX,
-	    "127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\t%s\n",
-	    OCI_BUNDLE_HOSTNAME);
-	out[n].name = "hostname";
-	snprintf(out[n++].text, OCI_ETC_TEXT_MAX, "%s\n", OCI_BUNDLE_HOSTNAME);
-	out[n].name = "nsswitch.conf";
-	snprintf(out[n++].text, OCI_ETC_TEXT_MAX,
-	    "passwd: files\ngroup: files\nhosts: files dns\n");
-	if (s->gateway != NULL) {
-		out[n].name = "resolv.conf";
-		snprintf(out[n++].text, OCI_ETC_TEXT_MAX, "nameserver %s\n",
-		    s->gateway);
-	}
-	return n;
+	sandbox_plan_etc(s->uid, s->gid, s->gateway, out);
+	/* No gateway, no resolv.conf, as in the namespace sandbox. */
+	return s->gateway != NULL ? SANDBOX_ETC_FILES : SANDBOX_ETC_RESOLV;
 }

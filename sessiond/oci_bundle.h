@@ -8,13 +8,17 @@
  * an unprivileged uid with no capabilities, no_new_privs, the sandbox's
  * seccomp denylist, cgroup limits and rlimits.
  *
+ * What the sandbox is made of (languages, limits, environment, /etc, host
+ * paths, seccomp rules) comes from sandbox_plan.h and sandbox_seccomp.h,
+ * so the bundle cannot drift from it.
+ *
  * Pure: the caller (sessiond/backends/oci.c) looks at the host (which
  * runtime paths exist and which are symlinks, its own rlimits) and says so
  * in the spec; nothing here touches a file.
  *
  *	struct oci_bundle_spec s = { ... };
  *	json_t *cfg = oci_bundle_config(&s, err, sizeof(err));
- *	struct oci_etc_file etc[OCI_ETC_FILES];
+ *	struct sandbox_etc_file etc[SANDBOX_ETC_FILES];
  *	size_t n = oci_bundle_etc(&s, etc);	// write rootfs/etc/NAME
  */
 #ifndef ENCLAVE_SESSIOND_OCI_BUNDLE_H
@@ -27,23 +31,17 @@
 
 #include <jansson.h>
 
-#include "sessiond/sandbox_spec.h"
+#include "sessiond/sandbox_plan.h"
 
 /* The bundle's root directory, relative to the bundle (and config.json). */
 #define OCI_BUNDLE_ROOTFS	"rootfs"
-#define OCI_BUNDLE_HOSTNAME	"sandbox"
-#define OCI_ETC_FILES		6
-#define OCI_ETC_TEXT_MAX	256
 
-/* The interpreter a language runs with and where its file goes. */
-struct oci_lang {
-	const char *name;	/* "python", "sh", "node" */
-	const char *interp;	/* "/usr/bin/python3" */
-	const char *file;	/* "/workspace/main.py" */
-};
+/* oci_bundle_seccomp()'s flags. */
+#define OCI_SECCOMP_ARCH	0x1	/* name the native architecture */
+#define OCI_SECCOMP_EPERM_ONLY	0x2	/* see seccomp_eperm_only below */
 
 /*
- * One host path the bundle exposes (OCI_BUNDLE_HOST_PATHS lists which):
+ * One host path the bundle exposes (sandbox_plan_host_paths[] lists which):
  * a directory or file bound read-only at the same place, or a symlink the
  * caller recreates in the root ("/lib -> usr/lib" on merged-/usr Debian
  * must stay a link, or the binds would duplicate /usr).
@@ -53,20 +51,6 @@ struct oci_expose {
 	const char *rel;		/* "usr", "etc/ssl/certs" */
 	enum oci_expose_kind kind;
 	const char *link;		/* OCI_EXPOSE_LINK: the link's target */
-};
-
-/*
- * What the caller may expose, in mount order, NULL-terminated; the first
- * ("usr") is required, the rest are exposed when present. The runtime
- * paths and /etc entries of sandbox_child.c: not passwd, shadow, hosts or
- * anything naming the host.
- */
-extern const char *const oci_bundle_host_paths[];
-
-/* A generated /etc file: rootfs/etc/NAME holding TEXT. */
-struct oci_etc_file {
-	const char *name;
-	char text[OCI_ETC_TEXT_MAX];
 };
 
 struct oci_bundle_spec {
@@ -122,17 +106,6 @@ struct oci_bundle_spec {
 	struct rlimit caller_nofile, caller_fsize, caller_core, caller_nproc;
 };
 
-/* The language called NAME, or NULL. */
-const struct oci_lang *oci_bundle_lang(const char *name);
-
-/*
- * IN with zero fields replaced by the sandbox's defaults (256 MiB, 128
- * pids, 64 MiB /workspace and /tmp) into *OUT; -1 with err set when one is
- * out of the sandbox's bounds.
- */
-int oci_bundle_limits(const struct sandbox_limits *in,
-    struct sandbox_limits *out, char *err, size_t errlen);
-
 /*
  * config.json for SPEC (borrowed: strings are copied); NULL with err set
  * to why (a bad language, uid, limit, path or address).
@@ -141,11 +114,22 @@ json_t *oci_bundle_config(const struct oci_bundle_spec *spec, char *err,
     size_t errlen);
 
 /*
- * The generated /etc files (passwd and group naming the workload's ids,
- * hosts, hostname, nsswitch.conf and, with a gateway, resolv.conf) in
- * out[0..n); returns n. Call after oci_bundle_config() accepted SPEC.
+ * The generated /etc files (sandbox_plan_etc(): passwd, group, hosts,
+ * hostname, nsswitch.conf and, with a gateway, resolv.conf) in out[0..n);
+ * returns n. Call after oci_bundle_config() accepted SPEC.
  */
 size_t oci_bundle_etc(const struct oci_bundle_spec *spec,
-    struct oci_etc_file out[OCI_ETC_FILES]);
+    struct sandbox_etc_file out[SANDBOX_ETC_FILES]);
+
+/*
+ * The sandbox's seccomp rules (sandbox_seccomp.h) as the runtime spec's
+ * linux.seccomp, which is also Docker's profile format: default allow,
+ * each refused call a rule of its own with its errno and argument
+ * conditions. OCI_SECCOMP_ARCH names the native architecture (a bundle
+ * does; Docker's profile leaves it to the engine's default, the same
+ * one); OCI_SECCOMP_EPERM_ONLY leaves out the rules that must answer
+ * another errno. NULL (ENOMEM).
+ */
+json_t *oci_bundle_seccomp(unsigned int flags);
 
 #endif

@@ -233,6 +233,7 @@ reconcile_startup(struct sessiond *sd, char *err, size_t errlen)
 {
 	const struct session_backend *const *all;
 	struct rules_reconcile_result res;
+	char cgname[SDCONFIG_PREFIX_MAX + 2];
 	unsigned int cgs = 0;
 	size_t n, i;
 
@@ -244,7 +245,11 @@ reconcile_startup(struct sessiond *sd, char *err, size_t errlen)
 	sweep_run_dirs(sd);
 	sweep_netns(sd);
 	sweep_links(sd);
-	if (sandbox_cg_sweep(sd->cfg->name_prefix, &cgs) == -1)
+	/* After the backends' own: every "enclave-PREFIX-*" still here (the
+	 * namespace sandbox's), with what still runs there. */
+	snprintf(cgname, sizeof(cgname), "%s-", sd->cfg->name_prefix);
+	if (sandbox_cg_sweep(cgname, SANDBOX_CG_PREFIXED | SANDBOX_CG_KILL,
+	    &cgs) == -1)
 		log_warnx("reconcile: some cgroups could not be removed");
 	if (cgs > 0)
 		log_info("reconcile: removed %u cgroups", cgs);

@@ -2,6 +2,8 @@
  * cgroups: v2 when /sys/fs/cgroup is cgroup2, else the v1 memory, pids,
  * cpu and cpuacct hierarchies. The sandbox's cgroups sit below the
  * caller's own, so a daemon confined by systemd confines its sandboxes.
+ * The hierarchies, the reading and the removal serve the container
+ * backends too.
  */
 #include <errno.h>
 #include <dirent.h>
@@ -22,7 +24,7 @@
 #include "sessiond/sandbox_cgroup.h"
 
 #define SANDBOX_RMDIR_TRIES	200	/* x 5 ms */
-#define SANDBOX_CG_PREFIX	"enclave-"
+#define SANDBOX_CG_DEPTH	4	/* cgroups below one we remove */
 #define CGROUP_ROOT		"/sys/fs/cgroup"
 
 static int
@@ -54,17 +56,20 @@ cg_write(const char *dir, const char *file, const char *fmt, ...)
 	return n == len ? 0 : -1;
 }
 
-/* The number after KEY in a "key value" file, or the file's only number. */
-static int
-cg_read_u64(const char *dir, const char *file, const char *key,
+int
+sandbox_cg_read_u64(const char *dir, const char *file, const char *key,
     uint64_t *out)
 {
-	char path[SANDBOX_CG_PATH_MAX + 64], line[256], *end;
+	char path[PATH_MAX], line[256], *end;
 	size_t klen = key != NULL ? strlen(key) : 0;
 	int rc = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >=
+	    sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	if ((f = fopen(path, "re")) == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -135,12 +140,15 @@ cg_self_path(const char *ctrl, char *out, size_t len)
 	return rc;
 }
 
-/* Where the v1 hierarchy of CTRL is mounted, and which cgroup is its root. */
+/*
+ * Where the hierarchy holding CTRL (v1; "" for cgroup2) is mounted, and
+ * which of its cgroups the mount shows as its root.
+ */
 static int
-cg_v1_mount(const char *ctrl, char *mnt, char *root, size_t len)
+cg_mount(const char *ctrl, char *mnt, char *root, size_t len)
 {
 	char line[2048], *sep, *f[5], *save, *fstype, *opts;
-	int rc = -1, i;
+	int rc = -1, i, v2 = ctrl[0] == '\0';
 	FILE *fp;
 
 	if ((fp = fopen("/proc/self/mountinfo", "re")) == NULL)
@@ -153,8 +161,9 @@ cg_v1_mount(const char *ctrl, char *mnt, char *root, size_t len)
 		fstype = strtok_r(sep + 3, " ", &save);
 		(void)strtok_r(NULL, " ", &save);	/* source */
 		opts = strtok_r(NULL, " ", &save);
-		if (fstype == NULL || opts == NULL || strcmp(fstype, "cgroup") != 0 ||
-		    !cg_has_word(opts, strlen(opts), ctrl))
+		if (fstype == NULL || opts == NULL ||
+		    strcmp(fstype, v2 ? "cgroup2" : "cgroup") != 0 ||
+		    (!v2 && !cg_has_word(opts, strlen(opts), ctrl)))
 			continue;
 		f[0] = strtok_r(line, " ", &save);
 		for (i = 1; i < 5 && f[i - 1] != NULL; i++)
@@ -173,30 +182,94 @@ cg_v1_mount(const char *ctrl, char *mnt, char *root, size_t len)
 	return rc;
 }
 
+/*
+ * H from one line of /proc/self/cgroup ("ID:CONTROLLERS:PATH"), if its
+ * hierarchy holds CTRL (NULL: any): 0, or -1 when it does not, or is not
+ * mounted where sessiond's cgroup shows.
+ */
 static int
-cg_v1_dir(const char *ctrl, const char *name, char *dir, size_t len)
+cg_hier_line(char *line, const char *ctrl, struct sandbox_cg_hier *h)
 {
-	char mnt[PATH_MAX], root[PATH_MAX], self[PATH_MAX];
+	char mnt[PATH_MAX], root[PATH_MAX], first[sizeof(h->ctrl)], *a, *b;
 	const char *rel;
 	size_t rl;
 
-	if (cg_v1_mount(ctrl, mnt, root, sizeof(mnt)) == -1 ||
-	    cg_self_path(ctrl, self, sizeof(self)) == -1)
+	line[strcspn(line, "\n")] = '\0';
+	if ((a = strchr(line, ':')) == NULL ||
+	    (b = strchr(a + 1, ':')) == NULL ||
+	    (size_t)(b - a - 1) >= sizeof(h->ctrl))
 		return -1;
-	rel = self;
+	memcpy(h->ctrl, a + 1, (size_t)(b - a - 1));
+	h->ctrl[b - a - 1] = '\0';
+	h->v2 = h->ctrl[0] == '\0';
+	if (ctrl != NULL && (ctrl[0] == '\0' ? !h->v2 :
+	    !cg_has_word(h->ctrl, strlen(h->ctrl), ctrl)))
+		return -1;
+	/* The hierarchy's first controller (or name=) finds its mount. */
+	strcpy(first, h->ctrl);
+	first[strcspn(first, ",")] = '\0';
+	if (cg_mount(first, mnt, root, sizeof(mnt)) == -1)
+		return -1;
+	rel = b + 1;
 	if (strcmp(root, "/") != 0) {
 		rl = strlen(root);
-		if (strncmp(self, root, rl) != 0 ||
-		    (self[rl] != '/' && self[rl] != '\0')) {
-			errno = ENOENT;	/* our cgroup is not under that mount */
-			return -1;
-		}
-		rel = self + rl;
+		if (strncmp(rel, root, rl) != 0 ||
+		    (rel[rl] != '/' && rel[rl] != '\0'))
+			return -1;	/* our cgroup is not below that mount */
+		rel += rl;
 	}
 	if (strcmp(rel, "/") == 0)
 		rel = "";
-	if ((size_t)snprintf(dir, len, "%s%s/%s%s", mnt, rel,
-	    SANDBOX_CG_PREFIX, name) >= len) {
+	if ((size_t)snprintf(h->own, sizeof(h->own), "%s%s", mnt, rel) >=
+	    sizeof(h->own) || strlen(mnt) >= sizeof(h->mnt))
+		return -1;
+	strcpy(h->mnt, mnt);
+	h->root = strcmp(root, "/") == 0;
+	return 0;
+}
+
+int
+sandbox_cg_hiers(struct sandbox_cg_hier *h, int max)
+{
+	char line[1024];
+	int n = 0;
+	FILE *f;
+
+	if ((f = fopen("/proc/self/cgroup", "re")) == NULL)
+		return -1;
+	while (n < max && fgets(line, sizeof(line), f) != NULL)
+		if (cg_hier_line(line, NULL, &h[n]) == 0)
+			n++;
+	fclose(f);
+	return n;
+}
+
+int
+sandbox_cg_hier(const char *ctrl, struct sandbox_cg_hier *out)
+{
+	char line[1024];
+	int rc = -1;
+	FILE *f;
+
+	if ((f = fopen("/proc/self/cgroup", "re")) == NULL)
+		return -1;
+	while (rc == -1 && fgets(line, sizeof(line), f) != NULL)
+		rc = cg_hier_line(line, ctrl, out);
+	fclose(f);
+	if (rc == -1)
+		errno = ENOENT;
+	return rc;
+}
+
+static int
+cg_v1_dir(const char *ctrl, const char *name, char *dir, size_t len)
+{
+	struct sandbox_cg_hier h;
+
+	if (sandbox_cg_hier(ctrl, &h) == -1)
+		return -1;
+	if ((size_t)snprintf(dir, len, "%s/%s%s", h.own, SANDBOX_CG_PREFIX,
+	    name) >= len) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -271,24 +344,81 @@ cg_v2_layout(struct sandbox_cgroup *cg, const char *name, int want_cpu,
 	return 0;
 }
 
+/* SIGKILL what is left in the cgroup DIR: PDEATHSIG normally got it, but
+ * a cgroup must never keep a workload alive. */
+static void
+cg_kill_tasks(const char *dir)
+{
+	char path[PATH_MAX], line[32];
+	FILE *f;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >=
+	    sizeof(path) || (f = fopen(path, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		long pid = strtol(line, NULL, 10);
+
+		if (pid > 1)
+			(void)kill((pid_t)pid, SIGKILL);
+	}
+	fclose(f);
+}
+
+/*
+ * rmdir DIR, again while it is busy (EBUSY while its last tasks are
+ * released; FLAGS may kill them first, or allow one try only). 0 removed,
+ * 1 there was none, -1 it stays (logged).
+ */
+static int
+cg_rmdir(const char *dir, unsigned int flags)
+{
+	int tries = flags & SANDBOX_CG_ONCE ? 1 : SANDBOX_RMDIR_TRIES;
+
+	for (;;) {
+		if (rmdir(dir) == 0)
+			return 0;
+		if (errno == ENOENT)
+			return 1;
+		if (errno != EBUSY || --tries == 0)
+			break;
+		if (flags & SANDBOX_CG_KILL)
+			cg_kill_tasks(dir);
+		usleep(5000);
+	}
+	log_warn("cgroup: remove %s", dir);
+	return -1;
+}
+
+/* DIR after the cgroups below it (a container's); as cg_rmdir(). */
+static int
+cg_rmtree(const char *dir, unsigned int flags, int depth)
+{
+	char sub[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if (depth < SANDBOX_CG_DEPTH && (d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_type != DT_DIR ||
+			    strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0 ||
+			    (size_t)snprintf(sub, sizeof(sub), "%s/%s", dir,
+			    de->d_name) >= sizeof(sub))
+				continue;
+			(void)cg_rmtree(sub, flags, depth + 1);
+		}
+		closedir(d);
+	}
+	return cg_rmdir(dir, flags);
+}
+
 int
 sandbox_cg_remove(struct sandbox_cgroup *cg)
 {
-	int i, tries, rc = 0;
+	int i, rc = 0;
 
 	for (i = cg->n - 1; i >= 0; i--) {
-		/* EBUSY while the last exiting tasks are released: retry. */
-		for (tries = 0; tries < SANDBOX_RMDIR_TRIES; tries++) {
-			if (rmdir(cg->dir[i]) == 0 || errno == ENOENT)
-				break;
-			if (errno != EBUSY) {
-				tries = SANDBOX_RMDIR_TRIES;
-				break;
-			}
-			usleep(5000);
-		}
-		if (tries == SANDBOX_RMDIR_TRIES) {
-			log_warn("sandbox: remove cgroup %s", cg->dir[i]);
+		if (cg_rmdir(cg->dir[i], 0) == -1) {
 			rc = -1;
 			continue;
 		}
@@ -402,22 +532,22 @@ sandbox_cg_usage(const struct sandbox_cgroup *cg, struct sandbox_usage *u)
 	}
 	if (cg->cpuacct >= 0) {
 		/* v2 counts microseconds, v1's cpuacct nanoseconds. */
-		if (cg->v2 && cg_read_u64(cg->dir[cg->cpuacct], "cpu.stat",
-		    "usage_usec", &v) == 0)
+		if (cg->v2 && sandbox_cg_read_u64(cg->dir[cg->cpuacct],
+		    "cpu.stat", "usage_usec", &v) == 0)
 			u->cpu_ms = v / 1000;
-		else if (!cg->v2 && cg_read_u64(cg->dir[cg->cpuacct],
+		else if (!cg->v2 && sandbox_cg_read_u64(cg->dir[cg->cpuacct],
 		    "cpuacct.usage", NULL, &v) == 0)
 			u->cpu_ms = v / 1000000;
 		else
 			rc = -1;
 	}
 	/* memory.peak needs Linux 5.19; older v2 kernels report 0. */
-	if (cg_read_u64(cg->dir[cg->memory], cg->v2 ? "memory.peak" :
+	if (sandbox_cg_read_u64(cg->dir[cg->memory], cg->v2 ? "memory.peak" :
 	    "memory.max_usage_in_bytes", NULL, &v) == 0)
 		u->mem_peak_bytes = v;
 	else if (!cg->v2)
 		rc = -1;
-	if (cg_read_u64(cg->dir[cg->memory], cg->v2 ? "memory.events" :
+	if (sandbox_cg_read_u64(cg->dir[cg->memory], cg->v2 ? "memory.events" :
 	    "memory.oom_control", "oom_kill", &v) == 0)
 		u->oom_kills = v;
 	else
@@ -425,82 +555,65 @@ sandbox_cg_usage(const struct sandbox_cgroup *cg, struct sandbox_usage *u)
 	return rc;
 }
 
-/* Kill what is left in one cgroup directory and remove it. */
-static int
-cg_sweep_one(const char *dir)
+/* BASE/ENTRY, as sandbox_cg_sweep() says: *rc -1 when it stays. */
+static void
+cg_sweep_one(const char *base, const char *entry, unsigned int flags,
+    int *rc, unsigned int *removed)
 {
-	char path[PATH_MAX], line[32];
-	int tries;
-	FILE *f;
+	char dir[PATH_MAX];
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >=
-	    sizeof(path))
-		return -1;
-	/* Processes of a crashed daemon's sandbox: PDEATHSIG normally got
-	 * them, but a cgroup must never keep a workload alive. */
-	for (tries = 0; tries < SANDBOX_RMDIR_TRIES; tries++) {
-		if (rmdir(dir) == 0 || errno == ENOENT)
-			return 0;
-		if (errno != EBUSY)
-			break;
-		if ((f = fopen(path, "re")) != NULL) {
-			while (fgets(line, sizeof(line), f) != NULL) {
-				long pid = strtol(line, NULL, 10);
-
-				if (pid > 1)
-					(void)kill((pid_t)pid, SIGKILL);
-			}
-			fclose(f);
-		}
-		usleep(5000);
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", base, entry) >=
+	    sizeof(dir)) {
+		*rc = -1;
+		return;
 	}
-	log_warn("sandbox: sweep cgroup %s", dir);
-	return -1;
+	switch (cg_rmtree(dir, flags, 0)) {
+	case 0:
+		if (removed != NULL)
+			(*removed)++;
+		break;
+	case -1:
+		*rc = -1;
+		break;
+	}
 }
 
 int
-sandbox_cg_sweep(const char *prefix, unsigned int *removed)
+sandbox_cg_sweep(const char *name, unsigned int flags, unsigned int *removed)
 {
-	struct sandbox_cgroup cg;
-	struct statfs sf;
-	char want[SANDBOX_NAME_MAX + 16], base[SANDBOX_CG_PATH_MAX], *slash;
-	char err[256];
+	struct sandbox_cg_hier h[SANDBOX_CG_HIER_MAX];
+	char want[SANDBOX_CG_PATH_MAX];
+	const char *base;
 	struct dirent *de;
 	size_t wl;
+	int n, i, rc = 0;
 	DIR *d;
-	int i, rc = 0;
 
-	*removed = 0;
-	memset(&cg, 0, sizeof(cg));
-	cg.memory = cg.pids = cg.cpu = cg.cpuacct = -1;
-	if (statfs(CGROUP_ROOT, &sf) == -1)
-		return -1;
-	if ((sf.f_type == CGROUP2_SUPER_MAGIC ?
-	    cg_v2_layout(&cg, "x", 1, err, sizeof(err)) :
-	    cg_v1_layout(&cg, "x", 1, err, sizeof(err))) == -1) {
-		log_warnx("sandbox: sweep: %s", err);
+	if (removed != NULL)
+		*removed = 0;
+	if ((size_t)snprintf(want, sizeof(want), "%s%s", SANDBOX_CG_PREFIX,
+	    name) >= sizeof(want)) {
+		errno = ENAMETOOLONG;
 		return -1;
 	}
-	snprintf(want, sizeof(want), "%s%s-", SANDBOX_CG_PREFIX, prefix);
 	wl = strlen(want);
-	for (i = 0; i < cg.n; i++) {
-		snprintf(base, sizeof(base), "%s", cg.dir[i]);
-		if ((slash = strrchr(base, '/')) == NULL)
+	if ((n = sandbox_cg_hiers(h, SANDBOX_CG_HIER_MAX)) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((flags & SANDBOX_CG_AT_ROOT) && !h[i].root)
 			continue;
-		*slash = '\0';
+		base = flags & SANDBOX_CG_AT_ROOT ? h[i].mnt : h[i].own;
+		if (!(flags & SANDBOX_CG_PREFIXED)) {
+			cg_sweep_one(base, want, flags, &rc, removed);
+			continue;
+		}
 		if ((d = opendir(base)) == NULL)
 			continue;
-		while ((de = readdir(d)) != NULL) {
-			char dir[SANDBOX_CG_PATH_MAX + 256];
-
-			if (strncmp(de->d_name, want, wl) != 0)
-				continue;
-			snprintf(dir, sizeof(dir), "%s/%s", base, de->d_name);
-			if (cg_sweep_one(dir) == 0)
-				(*removed)++;
-			else
-				rc = -1;
-		}
+		while ((de = readdir(d)) != NULL)
+			if (de->d_type == DT_DIR &&
+			    strncmp(de->d_name, want, wl) == 0)
+				cg_sweep_one(base, de->d_name, flags, &rc,
+				    removed);
 		closedir(d);
 	}
 	return rc;

@@ -1,7 +1,7 @@
 /*
- * The seccomp program, built once per spawn by libseccomp in the caller
- * and handed to the workload as plain BPF (loading it there allocates
- * nothing).
+ * The seccomp rules, and the program libseccomp builds from them once per
+ * spawn in the caller, handed to the workload as plain BPF (loading it
+ * there allocates nothing).
  */
 #include <errno.h>
 #include <linux/filter.h>
@@ -18,8 +18,7 @@
 #include "common/err.h"
 #include "sessiond/sandbox_seccomp.h"
 
-/* System calls that refuse with EPERM whatever their arguments. */
-static const char *const sandbox_denied[] = {
+const char *const sandbox_seccomp_denied[] = {
 	"unshare", "setns", "mount", "umount", "umount2", "pivot_root",
 	"chroot", "fsopen", "fsconfig", "fsmount", "fspick", "move_mount",
 	"open_tree", "mount_setattr", "ptrace", "process_vm_readv",
@@ -27,10 +26,57 @@ static const char *const sandbox_denied[] = {
 	"finit_module", "delete_module", "add_key", "request_key", "keyctl",
 	"bpf", "perf_event_open", "userfaultfd", "open_by_handle_at",
 	"name_to_handle_at", "iopl", "ioperm", "swapon", "swapoff", "reboot",
-	"settimeofday", "clock_settime", "stime", "acct", "quotactl", "quotactl_fd", "lookup_dcookie",
-	"syslog", "vhangup", "uselib", "nfsservctl", "_sysctl",
-	"io_uring_setup", "io_uring_enter", "io_uring_register",
+	"settimeofday", "clock_settime", "stime", "acct", "quotactl",
+	"quotactl_fd", "lookup_dcookie", "syslog", "vhangup", "uselib",
+	"nfsservctl", "_sysctl", "io_uring_setup", "io_uring_enter",
+	"io_uring_register",
+	NULL,
 };
+
+/* The socket families refused below list every one under AF_INET6. */
+_Static_assert(AF_UNSPEC == 0 && AF_X25 == 9 && AF_INET6 == 10,
+    "socket families are not Linux's");
+
+#define SB_CLONE(flag) \
+	{ "clone", EPERM, 1, { { 0, SCMP_CMP_MASKED_EQ, (flag), (flag) } } }
+#define SB_FAMILY(af) \
+	{ "socket", EPERM, 1, { { 0, SCMP_CMP_EQ, (af), 0 } } }
+#define SB_RAW(af, type) \
+	{ "socket", EPERM, 2, { { 0, SCMP_CMP_EQ, (af), 0 }, \
+	    { 1, SCMP_CMP_MASKED_EQ, 0xf, (type) } } }
+#define SB_NODE(call, arg, type) \
+	{ (call), EPERM, 1, { { (arg), SCMP_CMP_MASKED_EQ, S_IFMT, (type) } } }
+#define SB_IOCTL(req) \
+	{ "ioctl", EPERM, 1, { { 1, SCMP_CMP_MASKED_EQ, 0xffffffffu, (req) } } }
+
+const struct sandbox_seccomp_rule sandbox_seccomp_rules[] = {
+	/* Threads and fork are fine; a new namespace is not. */
+	SB_CLONE(CLONE_NEWUSER), SB_CLONE(CLONE_NEWNS), SB_CLONE(CLONE_NEWNET),
+	SB_CLONE(CLONE_NEWPID), SB_CLONE(CLONE_NEWIPC), SB_CLONE(CLONE_NEWUTS),
+	SB_CLONE(CLONE_NEWCGROUP),
+	/* clone3's flags sit behind a pointer: ENOSYS makes libc use clone. */
+	{ "clone3", ENOSYS, 0, { { 0 } } },
+	/* Sockets: AF_UNIX, AF_INET, AF_INET6 only (no netlink, packet,
+	 * vsock), and no raw or packet ones of INET either. */
+	SB_FAMILY(AF_UNSPEC), SB_FAMILY(AF_AX25), SB_FAMILY(AF_IPX),
+	SB_FAMILY(AF_APPLETALK), SB_FAMILY(AF_NETROM), SB_FAMILY(AF_BRIDGE),
+	SB_FAMILY(AF_ATMPVC), SB_FAMILY(AF_X25),
+	{ "socket", EPERM, 1, { { 0, SCMP_CMP_GT, AF_INET6, 0 } } },
+	SB_RAW(AF_INET, SOCK_RAW), SB_RAW(AF_INET, SOCK_PACKET),
+	SB_RAW(AF_INET6, SOCK_RAW), SB_RAW(AF_INET6, SOCK_PACKET),
+	/* Device nodes, even where a file system would allow them. */
+	SB_NODE("mknod", 1, S_IFCHR), SB_NODE("mknodat", 2, S_IFCHR),
+	SB_NODE("mknod", 1, S_IFBLK), SB_NODE("mknodat", 2, S_IFBLK),
+	/* Typing into, or reprogramming, a terminal someone else reads. */
+	SB_IOCTL(TIOCSTI), SB_IOCTL(TIOCLINUX),
+	{ NULL, 0, 0, { { 0 } } },
+};
+
+#undef SB_CLONE
+#undef SB_FAMILY
+#undef SB_RAW
+#undef SB_NODE
+#undef SB_IOCTL
 
 static int
 sb_rule(scmp_filter_ctx ctx, int errnum, const char *name, unsigned int n,
@@ -46,61 +92,14 @@ sb_rule(scmp_filter_ctx ctx, int errnum, const char *name, unsigned int n,
 static int
 sb_seccomp_rules(scmp_filter_ctx ctx)
 {
-	static const uint64_t nsflags[] = {
-		CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWPID,
-		CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWCGROUP,
-	};
-	static const unsigned long ttyioc[] = { TIOCSTI, TIOCLINUX };
-	struct scmp_arg_cmp a[2];
-	size_t i;
-	int rc = 0, af, fam[2] = { AF_INET, AF_INET6 };
+	const struct sandbox_seccomp_rule *r;
+	const char *const *name;
+	int rc = 0;
 
-	for (i = 0; rc == 0 && i < sizeof(sandbox_denied) / sizeof(sandbox_denied[0]); i++)
-		rc = sb_rule(ctx, EPERM, sandbox_denied[i], 0, NULL);
-	/* Threads and fork are fine; a new namespace is not. */
-	for (i = 0; rc == 0 && i < sizeof(nsflags) / sizeof(nsflags[0]); i++) {
-		a[0] = SCMP_A0(SCMP_CMP_MASKED_EQ, nsflags[i], nsflags[i]);
-		rc = sb_rule(ctx, EPERM, "clone", 1, a);
-	}
-	/* clone3's flags sit behind a pointer: ENOSYS makes libc use clone. */
-	if (rc == 0)
-		rc = sb_rule(ctx, ENOSYS, "clone3", 0, NULL);
-	/* Sockets: AF_UNIX, AF_INET, AF_INET6 only (no netlink, packet, vsock). */
-	for (af = 0; rc == 0 && af <= AF_INET6; af++) {
-		if (af == AF_UNIX || af == AF_INET || af == AF_INET6)
-			continue;
-		a[0] = SCMP_A0(SCMP_CMP_EQ, (uint64_t)af, 0);
-		rc = sb_rule(ctx, EPERM, "socket", 1, a);
-	}
-	if (rc == 0) {
-		a[0] = SCMP_A0(SCMP_CMP_GT, AF_INET6, 0);
-		rc = sb_rule(ctx, EPERM, "socket", 1, a);
-	}
-	for (i = 0; rc == 0 && i < 2; i++) {
-		a[0] = SCMP_A0(SCMP_CMP_EQ, (uint64_t)fam[i], 0);
-		a[1] = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW);
-		rc = sb_rule(ctx, EPERM, "socket", 2, a);
-		if (rc == 0) {
-			a[1] = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_PACKET);
-			rc = sb_rule(ctx, EPERM, "socket", 2, a);
-		}
-	}
-	/* Device nodes, even where a file system would allow them. */
-	for (i = 0; rc == 0 && i < 2; i++) {
-		uint64_t type = i == 0 ? S_IFCHR : S_IFBLK;
-
-		a[0] = SCMP_A1(SCMP_CMP_MASKED_EQ, S_IFMT, type);
-		rc = sb_rule(ctx, EPERM, "mknod", 1, a);
-		if (rc == 0) {
-			a[0] = SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, type);
-			rc = sb_rule(ctx, EPERM, "mknodat", 1, a);
-		}
-	}
-	/* Typing into, or reprogramming, a terminal someone else reads. */
-	for (i = 0; rc == 0 && i < 2; i++) {
-		a[0] = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, ttyioc[i]);
-		rc = sb_rule(ctx, EPERM, "ioctl", 1, a);
-	}
+	for (name = sandbox_seccomp_denied; rc == 0 && *name != NULL; name++)
+		rc = sb_rule(ctx, EPERM, *name, 0, NULL);
+	for (r = sandbox_seccomp_rules; rc == 0 && r->name != NULL; r++)
+		rc = sb_rule(ctx, r->errnum, r->name, r->nargs, r->args);
 	return rc;
 }
 

@@ -30,7 +30,6 @@
  */
 #include <config.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -54,6 +53,7 @@
 #include "netns/rtnl.h"
 #include "sessiond/backend.h"
 #include "sessiond/dockerapi.h"
+#include "sessiond/sandbox_cgroup.h"
 #include "sessiond/sandbox_plan.h"
 #include "sessiond/sdconfig.h"
 
@@ -69,11 +69,9 @@
 #define DOCKER_OUTPUT_MAX	(16u * 1024 * 1024)	/* per stream */
 /* One byte over sessiond's result cap, so it sees the truncation. */
 #define DOCKER_RESULT_MAX	(1024 * 1024 + 1)
-#define DOCKER_RMDIR_TRIES	100	/* x 10 ms */
 #define DOCKER_NOFILE		256
 #define DOCKER_OOM_ADJ		500
 #define DOCKER_RUN		"/run/enclave"	/* the run dir, inside */
-#define DOCKER_CG_PREFIX	"enclave-"
 #define DOCKER_LABEL_BASE	"enclave.base"
 #define DOCKER_LABEL_PREFIX	"enclave.prefix"
 
@@ -89,7 +87,8 @@ struct backend_run {
 	char	 id[DOCKERAPI_ID_MAX + 1];	/* "": not created */
 	char	 name[SANDBOX_NAME_MAX + 1];
 	char	 run_dir[PATH_MAX - 64];	/* room for its files' names */
-	char	 cg_name[SANDBOX_NAME_MAX + 16];	/* "": no cgroup of ours */
+	/* SANDBOX_CG_PREFIX name, or "": no cgroup of ours */
+	char	 cg_name[SANDBOX_NAME_MAX + 16];
 	int	 cg_v2;
 	pid_t	 pid;
 	int	 out_fd, err_fd, res_fd;	/* the thread's once it runs */
@@ -113,21 +112,6 @@ static struct {
 	int	 have_info;
 	struct dockerapi_info info;
 } docker_cache;
-
-static const char *const docker_runtime[] = {
-	"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32",
-};
-
-/* As the namespace sandbox: what of the host's /etc a runtime needs. */
-static const char *const docker_host_etc[] = {
-	"etc/ld.so.cache", "etc/ssl/certs", "etc/ssl/openssl.cnf",
-	"etc/alternatives", "etc/localtime",
-};
-
-/* Written per run from the sandbox plan, bound over the image's. */
-static const char *const docker_etc_files[] = {
-	"passwd", "group", "hosts", "hostname", "nsswitch.conf", "resolv.conf",
-};
 
 /* ------------------------------------------------------------------ */
 /* Options                                                              */
@@ -247,110 +231,17 @@ docker_probe(const struct sdconfig *cfg, char *reason, size_t len)
 /* ------------------------------------------------------------------ */
 /* cgroups: the run's parent cgroup, in every hierarchy the engine uses  */
 
-/*
- * Each cgroup mount whose root is the hierarchy's: the v1 controllers'
- * (ctrl names one, or NULL for all) and the v2 one (ctrl NULL, or "").
- * cb gets the mount point; non-zero stops.
- */
-static int
-docker_cg_mounts(const char *ctrl, int (*cb)(const char *mnt, void *arg),
-    void *arg)
-{
-	char line[2048], *sep, *f[5], *save, *fstype, *opts, *o, *osave;
-	int i, rc = 0, match;
-	FILE *fp;
-
-	if ((fp = fopen("/proc/self/mountinfo", "re")) == NULL)
-		return -1;
-	while (rc == 0 && fgets(line, sizeof(line), fp) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		if ((sep = strstr(line, " - ")) == NULL)
-			continue;
-		*sep = '\0';
-		fstype = strtok_r(sep + 3, " ", &save);
-		(void)strtok_r(NULL, " ", &save);	/* source */
-		opts = strtok_r(NULL, " ", &save);
-		if (fstype == NULL || opts == NULL)
-			continue;
-		if (strcmp(fstype, "cgroup2") == 0)
-			match = ctrl == NULL || ctrl[0] == '\0';
-		else if (strcmp(fstype, "cgroup") == 0 && ctrl == NULL)
-			match = 1;
-		else if (strcmp(fstype, "cgroup") == 0 && ctrl[0] != '\0') {
-			match = 0;
-			for (o = strtok_r(opts, ",", &osave); o != NULL;
-			    o = strtok_r(NULL, ",", &osave))
-				if (strcmp(o, ctrl) == 0)
-					match = 1;
-		} else
-			continue;
-		if (!match)
-			continue;
-		f[0] = strtok_r(line, " ", &save);
-		for (i = 1; i < 5 && f[i - 1] != NULL; i++)
-			f[i] = strtok_r(NULL, " ", &save);
-		/* The engine names cgroups from a hierarchy's root. */
-		if (f[4] == NULL || strcmp(f[3], "/") != 0 ||
-		    strchr(f[4], '\\') != NULL)
-			continue;
-		rc = cb(f[4], arg);
-	}
-	fclose(fp);
-	return rc;
-}
-
-struct cg_find {
-	char	*out;
-	size_t	 len;
-	const char *name;
-};
-
-static int
-cg_find_cb(const char *mnt, void *arg)
-{
-	struct cg_find *c = arg;
-
-	return (size_t)snprintf(c->out, c->len, "%s/%s", mnt, c->name) <
-	    c->len ? 1 : 0;
-}
-
-/* The run's cgroup directory in the hierarchy of CTRL ("" for v2). */
+/* The run's cgroup in the hierarchy of CTRL ("" for v2): the engine
+ * makes it at the hierarchy's root. */
 static int
 docker_cg_dir(const char *ctrl, const char *name, char *out, size_t len)
 {
-	struct cg_find c = { out, len, name };
+	struct sandbox_cg_hier h;
 
 	out[0] = '\0';
-	return docker_cg_mounts(ctrl, cg_find_cb, &c) == 1 ? 0 : -1;
-}
-
-static int
-docker_cg_u64(const char *dir, const char *file, const char *key,
-    uint64_t *out)
-{
-	char path[PATH_MAX], line[256], *end;
-	size_t kl = key != NULL ? strlen(key) : 0;
-	int rc = -1;
-	FILE *f;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >=
-	    sizeof(path) || (f = fopen(path, "re")) == NULL)
+	if (sandbox_cg_hier(ctrl, &h) == -1 || !h.root)
 		return -1;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		const char *v = line;
-
-		if (key != NULL) {
-			if (strncmp(line, key, kl) != 0 || line[kl] != ' ')
-				continue;
-			v = line + kl + 1;
-		}
-		errno = 0;
-		*out = strtoull(v, &end, 10);
-		rc = errno == 0 && end != v ? 0 : -1;
-		break;
-	}
-	fclose(f);
-	return rc;
+	return (size_t)snprintf(out, len, "%s/%s", h.mnt, name) < len ? 0 : -1;
 }
 
 /* CPU time and peak memory of the run's cgroup, container or not. */
@@ -369,90 +260,27 @@ docker_cg_usage(const struct backend_run *run, struct backend_usage *u)
 	if (run->cg_v2) {
 		if (docker_cg_dir("", run->cg_name, mem, sizeof(mem)) == -1)
 			return -1;
-		if (docker_cg_u64(mem, "cpu.stat", "usage_usec", &v) == 0)
+		if (sandbox_cg_read_u64(mem, "cpu.stat", "usage_usec", &v) == 0)
 			u->cpu_ms = v / 1000;
 		else
 			rc = -1;
 		/* memory.peak needs Linux 5.19. */
-		if (docker_cg_u64(mem, "memory.peak", NULL, &v) == 0)
+		if (sandbox_cg_read_u64(mem, "memory.peak", NULL, &v) == 0)
 			u->mem_peak_bytes = v;
 		return rc;
 	}
 	if (docker_cg_dir("cpuacct", run->cg_name, cpu, sizeof(cpu)) == 0 &&
-	    docker_cg_u64(cpu, "cpuacct.usage", NULL, &v) == 0)
+	    sandbox_cg_read_u64(cpu, "cpuacct.usage", NULL, &v) == 0)
 		u->cpu_ms = v / 1000000;
 	else
 		rc = -1;
 	if (docker_cg_dir("memory", run->cg_name, mem, sizeof(mem)) == 0 &&
-	    docker_cg_u64(mem, "memory.max_usage_in_bytes", NULL, &v) == 0)
+	    sandbox_cg_read_u64(mem, "memory.max_usage_in_bytes", NULL,
+	    &v) == 0)
 		u->mem_peak_bytes = v;
 	else
 		rc = -1;
 	return rc;
-}
-
-struct cg_rm {
-	const char *name;	/* exact, or a prefix when prefix is set */
-	int	 prefix;
-	int	 tries;
-	int	 failed;
-	unsigned int removed;
-};
-
-/* rmdir, retrying while the engine's last tasks are released: 0 removed,
- * 1 there was none, -1 it stays (logged). */
-static int
-cg_rmdir(const char *dir, int tries)
-{
-	for (; tries > 0; tries--) {
-		if (rmdir(dir) == 0)
-			return 0;
-		if (errno == ENOENT)
-			return 1;
-		if (errno != EBUSY)
-			break;
-		if (tries > 1)
-			usleep(10000);
-	}
-	log_warn("docker: remove cgroup %s", dir);
-	return -1;
-}
-
-static int
-cg_rm_cb(const char *mnt, void *arg)
-{
-	struct cg_rm *c = arg;
-	char dir[PATH_MAX];
-	struct dirent *de;
-	size_t nl = strlen(c->name);
-	DIR *d;
-	int rc;
-
-	if (!c->prefix) {
-		if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", mnt, c->name) >=
-		    sizeof(dir))
-			return 0;
-		if ((rc = cg_rmdir(dir, c->tries)) == -1)
-			c->failed = 1;
-		else if (rc == 0)
-			c->removed++;
-		return 0;
-	}
-	if ((d = opendir(mnt)) == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, c->name, nl) != 0 ||
-		    de->d_type != DT_DIR ||
-		    (size_t)snprintf(dir, sizeof(dir), "%s/%s", mnt,
-		    de->d_name) >= sizeof(dir))
-			continue;
-		if ((rc = cg_rmdir(dir, c->tries)) == -1)
-			c->failed = 1;
-		else if (rc == 0)
-			c->removed++;
-	}
-	closedir(d);
-	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -518,16 +346,15 @@ docker_launcher(const struct sandbox_plan *p, int result, char *buf,
 	    p->lang->interp, p->lang->file) < len ? 0 : -1;
 }
 
+/* The code, the result file, the FIFO and the sandbox's /etc files, for
+ * SPEC as the sandbox plan has checked it. */
 static int
-docker_run_dir(const struct backend_spec *spec, const struct sandbox_plan *p,
-    char *err, size_t errlen)
+docker_run_dir(const struct backend_spec *spec, char *err, size_t errlen)
 {
-	static const char hosts[] =
-	    "127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\tsandbox\n";
-	static const char nss[] =
-	    "passwd: files\ngroup: files\nhosts: files dns\n";
+	struct sandbox_etc_file etc[SANDBOX_ETC_FILES];
 	const char *dir = spec->run_dir;
 	char path[PATH_MAX];
+	size_t i;
 
 	/* Root's and 0755: the workload writes its result and nothing else. */
 	if (chmod(dir, 0755) == -1 ||
@@ -536,22 +363,16 @@ docker_run_dir(const struct backend_spec *spec, const struct sandbox_plan *p,
 		return err_set(err, errlen, "mkdir %s/etc: %s", dir,
 		    strerror(errno));
 	if (docker_write_file(dir, "code", spec->code, spec->code_len, 0644,
-	    err, errlen) == -1 ||
-	    docker_write_file(path, "passwd", p->passwd, strlen(p->passwd),
-	    0644, err, errlen) == -1 ||
-	    docker_write_file(path, "group", p->group, strlen(p->group), 0644,
-	    err, errlen) == -1 ||
-	    docker_write_file(path, "hosts", hosts, sizeof(hosts) - 1, 0644,
-	    err, errlen) == -1 ||
-	    docker_write_file(path, "hostname", "sandbox\n", 8, 0644, err,
-	    errlen) == -1 ||
-	    docker_write_file(path, "nsswitch.conf", nss, sizeof(nss) - 1,
-	    0644, err, errlen) == -1 ||
-	    /* Empty without a gateway: the engine's copy would name the
-	     * host's resolvers. */
-	    docker_write_file(path, "resolv.conf", p->resolv, strlen(p->resolv),
-	    0644, err, errlen) == -1 ||
-	    docker_write_file(dir, "result", "", 0, 0600, err, errlen) == -1)
+	    err, errlen) == -1)
+		return -1;
+	/* All of them, resolv.conf empty without a gateway: the engine's
+	 * copy would name the host's resolvers. */
+	sandbox_plan_etc(spec->uid, spec->gid, spec->gateway, etc);
+	for (i = 0; i < SANDBOX_ETC_FILES; i++)
+		if (docker_write_file(path, etc[i].name, etc[i].text,
+		    strlen(etc[i].text), 0644, err, errlen) == -1)
+			return -1;
+	if (docker_write_file(dir, "result", "", 0, 0600, err, errlen) == -1)
 		return -1;
 	snprintf(path, sizeof(path), "%s/result", dir);
 	if (chown(path, spec->uid, spec->gid) == -1)
@@ -622,15 +443,12 @@ docker_base_tar(struct dockerapi_tar *t, char *digest, size_t dlen)
 	dockerapi_tar_init(t);
 	for (k = 0; rc == 0 && k < sizeof(dirs) / sizeof(dirs[0]); k++)
 		rc = dockerapi_tar_dir(t, dirs[k].name, dirs[k].mode);
-	for (k = 0; rc == 0 && k < sizeof(docker_runtime) /
-	    sizeof(docker_runtime[0]); k++)
-		rc = docker_tar_host(t, docker_runtime[k], k == 0);
-	for (k = 0; rc == 0 && k < sizeof(docker_host_etc) /
-	    sizeof(docker_host_etc[0]); k++)
-		rc = docker_tar_host(t, docker_host_etc[k], 0);
-	for (k = 0; rc == 0 && k < sizeof(docker_etc_files) /
-	    sizeof(docker_etc_files[0]); k++) {
-		snprintf(name, sizeof(name), "etc/%s", docker_etc_files[k]);
+	for (k = 0; rc == 0 && sandbox_plan_host_paths[k] != NULL; k++)
+		rc = docker_tar_host(t, sandbox_plan_host_paths[k], k == 0);
+	/* Placeholders: each run binds its own over them. */
+	for (k = 0; rc == 0 && k < SANDBOX_ETC_FILES; k++) {
+		snprintf(name, sizeof(name), "etc/%s",
+		    sandbox_plan_etc_names[k]);
 		rc = dockerapi_tar_file(t, name, 0644, "", 0);
 	}
 	if (rc == 0)
@@ -705,10 +523,8 @@ docker_ulimit(struct dockerapi_create *c, const char *name, int res,
 
 /* Strings the create body borrows, kept together for one free. */
 struct docker_paths {
-	char	 rt[sizeof(docker_runtime) / sizeof(docker_runtime[0])][16];
-	char	 etc[sizeof(docker_host_etc) / sizeof(docker_host_etc[0])][32];
-	char	 etcf[sizeof(docker_etc_files) / sizeof(docker_etc_files[0])]
-		     [2][PATH_MAX];
+	char	 host[SANDBOX_HOST_PATHS][32];
+	char	 etcf[SANDBOX_ETC_FILES][2][PATH_MAX];
 	char	 ws[160], tmp[128], cgp[SANDBOX_NAME_MAX + 32];
 	char	 launcher[1024];
 };
@@ -734,30 +550,25 @@ docker_body(const struct backend_spec *spec, const struct docker_opts *o,
 	c.env = (char *const *)p->envp;
 	c.uid = spec->uid;
 	c.gid = spec->gid;
-	c.hostname = "sandbox";
+	c.hostname = SANDBOX_HOSTNAME;
 	c.workdir = "/workspace";
-	for (i = 0; i < sizeof(docker_runtime) / sizeof(docker_runtime[0]); i++) {
-		snprintf(dp->rt[i], sizeof(dp->rt[i]), "/%s", docker_runtime[i]);
+	for (i = 0; sandbox_plan_host_paths[i] != NULL; i++) {
+		snprintf(dp->host[i], sizeof(dp->host[i]), "/%s",
+		    sandbox_plan_host_paths[i]);
 		/* Symlinks are in the image, as the sandbox recreates them. */
-		if (lstat(dp->rt[i], &st) == 0 && S_ISDIR(st.st_mode))
-			docker_mount(&c, dp->rt[i], dp->rt[i], 1);
-	}
-	for (i = 0; i < sizeof(docker_host_etc) / sizeof(docker_host_etc[0]); i++) {
-		snprintf(dp->etc[i], sizeof(dp->etc[i]), "/%s", docker_host_etc[i]);
-		if (lstat(dp->etc[i], &st) == 0 &&
+		if (lstat(dp->host[i], &st) == 0 &&
 		    (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
-			docker_mount(&c, dp->etc[i], dp->etc[i], 1);
+			docker_mount(&c, dp->host[i], dp->host[i], 1);
 	}
 	if (p->helpers_src[0] != '\0')
 		docker_mount(&c, p->helpers_src + strlen(SANDBOX_OLDROOT),
 		    "/opt/enclave", 1);
 	docker_mount(&c, spec->run_dir, DOCKER_RUN, 0);
-	for (i = 0; i < sizeof(docker_etc_files) / sizeof(docker_etc_files[0]);
-	    i++) {
+	for (i = 0; i < SANDBOX_ETC_FILES; i++) {
 		snprintf(dp->etcf[i][0], PATH_MAX, "%s/etc/%s", spec->run_dir,
-		    docker_etc_files[i]);
+		    sandbox_plan_etc_names[i]);
 		snprintf(dp->etcf[i][1], PATH_MAX, "/etc/%s",
-		    docker_etc_files[i]);
+		    sandbox_plan_etc_names[i]);
 		docker_mount(&c, dp->etcf[i][0], dp->etcf[i][1], 1);
 	}
 	/* The sandbox's tmpfs options, plus what Docker's defaults differ in. */
@@ -1200,7 +1011,7 @@ docker_start(const struct sdconfig *cfg, const struct backend_spec *spec,
 		run->run_dir[0] = '\0';
 		goto fail;
 	}
-	if (docker_run_dir(spec, p, err, errlen) == -1)
+	if (docker_run_dir(spec, err, errlen) == -1)
 		goto fail;
 	if (docker_image(&run->api, &o, err, errlen) == -1)
 		goto fail;
@@ -1208,7 +1019,7 @@ docker_start(const struct sdconfig *cfg, const struct backend_spec *spec,
 	if (docker_cache.have_info &&
 	    strcmp(docker_cache.info.cgroup_driver, "cgroupfs") == 0) {
 		snprintf(run->cg_name, sizeof(run->cg_name), "%s%s",
-		    DOCKER_CG_PREFIX, spec->name);
+		    SANDBOX_CG_PREFIX, run->name);
 		run->cg_v2 = docker_cache.info.cgroup_version == 2;
 	}
 	if (docker_create(run, spec, &o, cfg->name_prefix, p, err,
@@ -1314,7 +1125,6 @@ docker_usage(struct backend_run *run, struct backend_usage *u)
 static int
 docker_free(struct backend_run *run)
 {
-	struct cg_rm c;
 	char e[256];
 	int rc = 0, tries;
 
@@ -1339,14 +1149,11 @@ docker_free(struct backend_run *run)
 	}
 	if (run->id[0] != '\0' && tries == 3)
 		rc = -1;
-	if (run->cg_name[0] != '\0') {
-		memset(&c, 0, sizeof(c));
-		c.name = run->cg_name;
-		c.tries = DOCKER_RMDIR_TRIES;
-		(void)docker_cg_mounts(NULL, cg_rm_cb, &c);
-		if (c.failed)
-			rc = -1;
-	}
+	/* Ours, in every hierarchy the engine made it in, and what the
+	 * engine left below it; waiting while its last tasks go. */
+	if (run->cg_name[0] != '\0' &&
+	    sandbox_cg_sweep(run->name, SANDBOX_CG_AT_ROOT, NULL) == -1)
+		rc = -1;
 	if (run->run_dir[0] != '\0') {
 		(void)nftw(run->run_dir, rm_one, 16,
 		    FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
@@ -1386,8 +1193,8 @@ docker_sweep(const struct sdconfig *cfg, const char *prefix)
 	struct docker_sweep w;
 	struct docker_opts o;
 	struct dockerapi d;
-	struct cg_rm c;
-	char e[256], cg[SDCONFIG_PREFIX_MAX + 32];
+	unsigned int cgs = 0;
+	char e[256];
 
 	if (docker_opts(cfg, &o, e, sizeof(e)) == -1) {
 		log_warnx("docker: sweep: %s", e);
@@ -1404,17 +1211,12 @@ docker_sweep(const struct sdconfig *cfg, const char *prefix)
 		    w.want, docker_sweep_cb, &w, e, sizeof(e)) == -1)
 			log_warnx("docker: sweep: %s", e);
 	}
-	snprintf(cg, sizeof(cg), "%s%s", DOCKER_CG_PREFIX, w.want);
 	/* One try each: what a removed container left is empty, and a busy
 	 * one (its engine gone) must not hold up the daemon's start. */
-	memset(&c, 0, sizeof(c));
-	c.name = cg;
-	c.prefix = 1;
-	c.tries = 1;
-	(void)docker_cg_mounts(NULL, cg_rm_cb, &c);
-	if (c.removed > 0)
-		log_info("docker: removed %u cgroups of a previous run",
-		    c.removed);
+	(void)sandbox_cg_sweep(w.want, SANDBOX_CG_PREFIXED |
+	    SANDBOX_CG_AT_ROOT | SANDBOX_CG_ONCE, &cgs);
+	if (cgs > 0)
+		log_info("docker: removed %u cgroups of a previous run", cgs);
 }
 
 const struct session_backend backend_docker = {

@@ -45,7 +45,6 @@
  */
 #include <config.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -78,10 +77,10 @@
 #include "sessiond/oci_bundle.h"
 #include "sessiond/sandbox_cgroup.h"
 #include "sessiond/sandbox_child.h"
+#include "sessiond/sandbox_plan.h"
 #include "sessiond/sdconfig.h"
 
 #define OCI_CG_CHILD		"ctr"
-#define OCI_CG_PREFIX		"enclave-"
 #define OCI_MEM_HEADROOM	(4ULL * 1024 * 1024)	/* > a THP charge */
 #define OCI_EXEC_MS		5000	/* clone to the runtime's exec */
 #define OCI_CMD_MS		5000	/* kill, delete, list */
@@ -89,10 +88,7 @@
 #define OCI_GRACE_MS		2000	/* the runtime to end after kill */
 #define OCI_PROBE_CACHE_MS	5000
 #define OCI_OUT_MAX		8192	/* a command's captured output */
-#define OCI_HIER_MAX		16	/* cgroup hierarchies */
 #define OCI_ARGV_MAX		32
-#define OCI_RMDIR_TRIES		100	/* x 5 ms */
-#define OCI_EXPOSE_MAX		16	/* >= oci_bundle_host_paths */
 #define OCI_DIR_MAX		(PATH_MAX - 256) /* + a file name */
 /* Host tasks of a gVisor sandbox: ~40 for an idle Sentry (Go threads),
  * then ~6 per workload process on the ptrace platform (its stub). */
@@ -123,13 +119,6 @@ struct oci_driver {
 	struct oci_probe_cache *cache;
 };
 
-/* One cgroup hierarchy: its mount point and sessiond's cgroup in it. */
-struct oci_hier {
-	char mnt[SANDBOX_CG_PATH_MAX];
-	char own[SANDBOX_CG_PATH_MAX];	/* mount point + our cgroup */
-	int v2;
-};
-
 /* A runtime invocation, prepared before clone: the child only copies. */
 struct oci_exec {
 	const char *path;
@@ -139,8 +128,8 @@ struct oci_exec {
 	int private_mnt;	/* crun: its own mount namespace, set up so */
 	char umount[SANDBOX_CG_PATH_MAX];	/* "": nothing to unmount */
 	int nbinds;
-	char bind_src[OCI_HIER_MAX][SANDBOX_CG_PATH_MAX];
-	char bind_dst[OCI_HIER_MAX][SANDBOX_CG_PATH_MAX];
+	char bind_src[SANDBOX_CG_HIER_MAX][SANDBOX_CG_PATH_MAX];
+	char bind_dst[SANDBOX_CG_HIER_MAX][SANDBOX_CG_PATH_MAX];
 	int err_w;
 };
 
@@ -263,173 +252,6 @@ oci_poll_until(int fd, uint64_t deadline)
 
 /* ---- cgroup hierarchies ---------------------------------------------- */
 
-/* Is TOKEN one of the comma-separated words of LIST[0..len)? */
-static int
-oci_has_word(const char *list, size_t len, const char *token)
-{
-	size_t tl = strlen(token);
-	const char *p = list, *end = list + len, *c;
-
-	while (p < end) {
-		if ((c = memchr(p, ',', (size_t)(end - p))) == NULL)
-			c = end;
-		if ((size_t)(c - p) == tl && memcmp(p, token, tl) == 0)
-			return 1;
-		p = c + 1;
-	}
-	return 0;
-}
-
-/*
- * The mount of the hierarchy holding controller CTRL (v1; "" for cgroup2):
- * its mount point and root, from /proc/self/mountinfo.
- */
-static int
-oci_hier_mount(const char *ctrl, char *mnt, char *root, size_t len)
-{
-	char line[2048], *sep, *f[5], *save, *fstype, *opts;
-	int rc = -1, i, v2 = ctrl[0] == '\0';
-	FILE *fp;
-
-	if ((fp = fopen("/proc/self/mountinfo", "re")) == NULL)
-		return -1;
-	while (rc == -1 && fgets(line, sizeof(line), fp) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		if ((sep = strstr(line, " - ")) == NULL)
-			continue;
-		*sep = '\0';
-		fstype = strtok_r(sep + 3, " ", &save);
-		(void)strtok_r(NULL, " ", &save);	/* source */
-		opts = strtok_r(NULL, " ", &save);
-		if (fstype == NULL || opts == NULL ||
-		    strcmp(fstype, v2 ? "cgroup2" : "cgroup") != 0 ||
-		    (!v2 && !oci_has_word(opts, strlen(opts), ctrl)))
-			continue;
-		f[0] = strtok_r(line, " ", &save);
-		for (i = 1; i < 5 && f[i - 1] != NULL; i++)
-			f[i] = strtok_r(NULL, " ", &save);
-		/* Escaped names (\040) never name a mount we use. */
-		if (f[4] == NULL || strchr(f[3], '\\') || strchr(f[4], '\\') ||
-		    strlen(f[3]) >= len || strlen(f[4]) >= len)
-			continue;
-		strcpy(root, f[3]);
-		strcpy(mnt, f[4]);
-		rc = 0;
-	}
-	fclose(fp);
-	return rc;
-}
-
-/*
- * Every cgroup hierarchy sessiond is in, with its mount and sessiond's
- * cgroup there: the runtimes make a container's cgroup in all of them.
- */
-static int
-oci_hiers(struct oci_hier *h, int max)
-{
-	char line[1024], mnt[PATH_MAX], root[PATH_MAX], ctrl[256], *a, *b, *c;
-	const char *rel;
-	size_t rl;
-	int n = 0;
-	FILE *f;
-
-	if ((f = fopen("/proc/self/cgroup", "re")) == NULL)
-		return -1;
-	while (n < max && fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		if ((a = strchr(line, ':')) == NULL ||
-		    (b = strchr(a + 1, ':')) == NULL)
-			continue;
-		/* The hierarchy's first controller (or name=) finds it. */
-		snprintf(ctrl, sizeof(ctrl), "%.*s", (int)(b - a - 1), a + 1);
-		if ((c = strchr(ctrl, ',')) != NULL)
-			*c = '\0';
-		if (oci_hier_mount(ctrl, mnt, root, sizeof(mnt)) == -1)
-			continue;
-		rel = b + 1;
-		if (strcmp(root, "/") != 0) {
-			rl = strlen(root);
-			if (strncmp(rel, root, rl) != 0 ||
-			    (rel[rl] != '/' && rel[rl] != '\0'))
-				continue;	/* our cgroup is not below it */
-			rel += rl;
-		}
-		if (strcmp(rel, "/") == 0)
-			rel = "";
-		if ((size_t)snprintf(h[n].own, sizeof(h[n].own), "%s%s", mnt,
-		    rel) >= sizeof(h[n].own))
-			continue;
-		if (oci_copy(h[n].mnt, sizeof(h[n].mnt), mnt) == -1)
-			continue;
-		h[n].v2 = ctrl[0] == '\0';
-		n++;
-	}
-	fclose(f);
-	return n;
-}
-
-/* rmdir DIR, killing what is left in it while it is busy (a crashed
- * daemon's container); 0 when it is gone. */
-static int
-oci_rmdir_cg(const char *dir, int kill_tasks)
-{
-	char path[PATH_MAX + 16], line[32];
-	int tries;
-	FILE *f;
-
-	for (tries = 0; tries < OCI_RMDIR_TRIES; tries++) {
-		if (rmdir(dir) == 0 || errno == ENOENT)
-			return 0;
-		if (errno != EBUSY)
-			break;
-		if (kill_tasks) {
-			snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-			if ((f = fopen(path, "re")) != NULL) {
-				while (fgets(line, sizeof(line), f) != NULL) {
-					long pid = strtol(line, NULL, 10);
-
-					if (pid > 1)
-						(void)kill((pid_t)pid, SIGKILL);
-				}
-				fclose(f);
-			}
-		}
-		usleep(5000);
-	}
-	log_warn("oci: remove cgroup %s", dir);
-	return -1;
-}
-
-/*
- * Remove NAME's cgroups in every hierarchy: its container's child first,
- * then (PARENTS) "enclave-NAME" itself, where the runtimes made it in
- * hierarchies sandbox_cg_create() does not use (cpuset, devices, freezer,
- * blkio, name=systemd, the unified one).
- */
-static int
-oci_cg_prune(const char *name, int parents, int kill_tasks)
-{
-	struct oci_hier h[OCI_HIER_MAX];
-	char dir[PATH_MAX + 128];
-	int n, i, rc = 0;
-
-	if ((n = oci_hiers(h, OCI_HIER_MAX)) == -1)
-		return -1;
-	for (i = 0; i < n; i++) {
-		snprintf(dir, sizeof(dir), "%s/%s%s/%s", h[i].own,
-		    OCI_CG_PREFIX, name, OCI_CG_CHILD);
-		if (oci_rmdir_cg(dir, kill_tasks) == -1)
-			rc = -1;
-		if (!parents)
-			continue;
-		snprintf(dir, sizeof(dir), "%s/%s%s", h[i].own, OCI_CG_PREFIX,
-		    name);
-		if (oci_rmdir_cg(dir, kill_tasks) == -1)
-			rc = -1;
-	}
-	return rc;
-}
-
 /*
  * crun's view of the cgroups: no unified hierarchy on a hybrid host (crun
  * 1.8 refuses one), and sessiond's own cgroup at each hierarchy's root, as
@@ -439,12 +261,12 @@ oci_cg_prune(const char *name, int parents, int kill_tasks)
 static int
 oci_crun_mounts(struct oci_exec *x, char *err, size_t errlen)
 {
-	struct oci_hier h[OCI_HIER_MAX];
+	struct sandbox_cg_hier h[SANDBOX_CG_HIER_MAX];
 	struct statfs sf;
 	int n, i, hybrid;
 
 	x->private_mnt = 1;
-	if ((n = oci_hiers(h, OCI_HIER_MAX)) == -1)
+	if ((n = sandbox_cg_hiers(h, SANDBOX_CG_HIER_MAX)) == -1)
 		return err_set(err, errlen, "/proc/self/cgroup: %s",
 		    strerror(errno));
 	hybrid = statfs("/sys/fs/cgroup", &sf) == 0 &&
@@ -1018,12 +840,11 @@ oci_host_paths(struct oci_expose *ex, char links[][PATH_MAX])
 	ssize_t n;
 	size_t i, k = 0;
 
-	for (i = 0; oci_bundle_host_paths[i] != NULL && k < OCI_EXPOSE_MAX;
-	    i++) {
-		snprintf(src, sizeof(src), "/%s", oci_bundle_host_paths[i]);
+	for (i = 0; sandbox_plan_host_paths[i] != NULL; i++) {
+		snprintf(src, sizeof(src), "/%s", sandbox_plan_host_paths[i]);
 		if (lstat(src, &st) == -1)
 			continue;
-		ex[k].rel = oci_bundle_host_paths[i];
+		ex[k].rel = sandbox_plan_host_paths[i];
 		ex[k].link = NULL;
 		if (S_ISLNK(st.st_mode)) {
 			if ((n = readlink(src, links[k], PATH_MAX - 1)) <= 0)
@@ -1051,7 +872,7 @@ oci_rootfs(const char *dir, const struct oci_bundle_spec *bs, char *err,
 	static const char *const dirs[] = {
 		"proc", "dev", "etc", "workspace", "tmp", "opt/enclave",
 	};
-	struct oci_etc_file etc[OCI_ETC_FILES];
+	struct sandbox_etc_file etc[SANDBOX_ETC_FILES];
 	char root[PATH_MAX], path[PATH_MAX * 2], *slash;
 	size_t i, n;
 
@@ -1101,17 +922,17 @@ oci_bundle_write(struct backend_run *run, const struct backend_spec *spec,
     const struct sandbox_limits *lim, const struct sandbox_limits *cglim,
     char *err, size_t errlen)
 {
-	struct oci_expose ex[OCI_EXPOSE_MAX];
+	struct oci_expose ex[SANDBOX_HOST_PATHS];
 	char (*links)[PATH_MAX] = NULL;
 	struct oci_bundle_spec bs;
-	const struct oci_lang *lang;
+	const struct sandbox_lang *lang;
 	char code[PATH_MAX], cgpath[128], helpers[PATH_MAX], path[PATH_MAX];
 	char *text = NULL;
 	int rc = -1;
 	json_t *cfg;
 
 	memset(&bs, 0, sizeof(bs));
-	if ((lang = oci_bundle_lang(spec->language)) == NULL)
+	if ((lang = sandbox_plan_lang(spec->language)) == NULL)
 		return err_set(err, errlen,
 		    "unknown language (python, sh, node)");
 	if (access(lang->interp, X_OK) == -1)
@@ -1127,8 +948,8 @@ oci_bundle_write(struct backend_run *run, const struct backend_spec *spec,
 	/* crun resolves it from the hierarchies' roots, where sessiond's own
 	 * cgroup is bound for it; runc and runsc from their own cgroup. */
 	snprintf(cgpath, sizeof(cgpath), "%s%s%s/%s",
-	    run->ctx.drv->kind == OCI_CRUN ? "/" : "", OCI_CG_PREFIX, run->id,
-	    OCI_CG_CHILD);
+	    run->ctx.drv->kind == OCI_CRUN ? "/" : "", SANDBOX_CG_PREFIX,
+	    run->id, OCI_CG_CHILD);
 	bs.language = spec->language;
 	bs.code_source = code;
 	bs.netns_path = run->netfd == -1 ? spec->netns_path : NULL;
@@ -1144,7 +965,7 @@ oci_bundle_write(struct backend_run *run, const struct backend_spec *spec,
 	bs.result_fd = spec->result_fd >= 0;
 	bs.result_on_stdin = run->ctx.drv->kind == OCI_RUNSC;
 	bs.seccomp_eperm_only = run->ctx.drv->kind == OCI_RUNSC;
-	if ((links = calloc(OCI_EXPOSE_MAX, sizeof(*links))) == NULL)
+	if ((links = calloc(SANDBOX_HOST_PATHS, sizeof(*links))) == NULL)
 		return err_set(err, errlen, "out of memory");
 	bs.expose = ex;
 	bs.nexpose = oci_host_paths(ex, links);
@@ -1586,11 +1407,14 @@ oci_free(struct backend_run *run)
 	 * deletes its container as it ends). */
 	if (run->pid > 0 && oci_delete(&run->ctx, run->netfd, run->id) == -1)
 		rc = -1;
-	if (oci_cg_prune(run->id, 0, 1) == -1)
+	/*
+	 * The container's cgroup "ctr" below ours, then ours, in every
+	 * hierarchy: the runtimes make them in those sandbox_cg_create()
+	 * does not use too (cpuset, devices, freezer, name=systemd, ...).
+	 */
+	if (sandbox_cg_sweep(run->id, SANDBOX_CG_KILL, NULL) == -1)
 		rc = -1;
 	if (sandbox_cg_remove(&run->cg) == -1)
-		rc = -1;
-	if (oci_cg_prune(run->id, 1, 0) == -1)
 		rc = -1;
 	oci_close(&run->oom_efd);
 	oci_close(&run->netfd);
@@ -1606,22 +1430,6 @@ oci_free(struct backend_run *run)
 }
 
 static int
-oci_name_ok(const char *name)
-{
-	size_t i, n;
-
-	if (name == NULL || (n = strlen(name)) == 0 || n > SANDBOX_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((name[i] >= 'a' && name[i] <= 'z') ||
-		    (name[i] >= 'A' && name[i] <= 'Z') ||
-		    (name[i] >= '0' && name[i] <= '9') ||
-		    name[i] == '_' || name[i] == '-'))
-			return 0;
-	return 1;
-}
-
-static int
 oci_start(const struct oci_driver *drv, const struct sdconfig *cfg,
     const struct backend_spec *spec, struct backend_run **out, char *err,
     size_t errlen)
@@ -1630,14 +1438,14 @@ oci_start(const struct oci_driver *drv, const struct sdconfig *cfg,
 	struct backend_run *run;
 	char e[256];
 
-	if (!oci_name_ok(spec->name))
+	if (!sandbox_plan_name_ok(spec->name))
 		return err_set(err, errlen,
 		    "name must be 1-%d of [A-Za-z0-9_-]", SANDBOX_NAME_MAX);
 	if (spec->netns_path == NULL || spec->netns_path[0] != '/' ||
 	    spec->run_dir == NULL || spec->run_dir[0] != '/')
 		return err_set(err, errlen,
 		    "netns and run dir must be absolute");
-	if (oci_bundle_limits(&spec->limits, &lim, err, errlen) == -1)
+	if (sandbox_plan_limits(&spec->limits, &lim, err, errlen) == -1)
 		return -1;
 	/* gVisor's workload is capped by RLIMIT_NPROC in its own kernel; the
 	 * host's pids limit also holds the Sentry and its ptrace stubs. */
@@ -1692,67 +1500,52 @@ fail:
 	return -1;
 }
 
+/* The containers a crashed daemon of this name prefix (WANT) left in
+ * this backend's runtime root. */
+static void
+oci_sweep_containers(const struct oci_driver *drv, const struct sdconfig *cfg,
+    const char *want)
+{
+	static const char *const list[] = { "list", "--quiet", NULL };
+	char out[OCI_OUT_MAX], e[256], *line, *save;
+	size_t wl = strlen(want);
+	struct oci_ctx c;
+	int st;
+
+	if (oci_ctx_init(drv, cfg, &c, e, sizeof(e)) == -1 ||
+	    access(c.root, F_OK) == -1)
+		return;
+	if (oci_cmd(&c, -1, list, OCI_CMD_MS, &st, out, sizeof(out), NULL, 0,
+	    e, sizeof(e)) == -1) {
+		log_warnx("%s: sweep: %s", drv->backend, e);
+		return;
+	}
+	for (line = strtok_r(out, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, want, wl) != 0 || !sandbox_plan_name_ok(line))
+			continue;
+		if (oci_delete(&c, -1, line) == 0)
+			log_info("%s: sweep: deleted container %s",
+			    drv->backend, line);
+	}
+}
+
 /*
  * At start-up: delete the containers a crashed daemon of this name prefix
- * left in this backend's runtime root, then their cgroups in every
- * hierarchy (the parents in memory, pids and cpu go in sessiond's own
- * sweep right after, which needs their children gone first).
+ * left, then their cgroups in every hierarchy, killing what the runtime
+ * left running in them (a namespace sandbox's of the same name goes too,
+ * as sessiond's own sweep would take it right after).
  */
 static void
 oci_sweep(const struct oci_driver *drv, const struct sdconfig *cfg,
     const char *prefix)
 {
-	static const char *const list[] = { "list", "--quiet", NULL };
-	struct oci_hier h[OCI_HIER_MAX];
-	char want[64], cgwant[80], out[OCI_OUT_MAX], e[256], *line, *save;
-	char dir[sizeof(h[0].own) + 512];
-	struct oci_ctx c;
-	struct dirent *de;
-	size_t wl, cl;
-	int st, n, i;
-	DIR *d;
+	char want[64];
 
 	snprintf(want, sizeof(want), "%s-ses_", prefix);
-	snprintf(cgwant, sizeof(cgwant), "%s%s", OCI_CG_PREFIX, want);
-	wl = strlen(want);
-	cl = strlen(cgwant);
-	if (oci_ctx_init(drv, cfg, &c, e, sizeof(e)) == 0 &&
-	    access(c.root, F_OK) == 0) {
-		if (oci_cmd(&c, -1, list, OCI_CMD_MS, &st, out, sizeof(out),
-		    NULL, 0, e, sizeof(e)) == -1)
-			log_warnx("%s: sweep: %s", drv->backend, e);
-		else
-			for (line = strtok_r(out, "\n", &save); line != NULL;
-			    line = strtok_r(NULL, "\n", &save)) {
-				if (strncmp(line, want, wl) != 0 ||
-				    !oci_name_ok(line))
-					continue;
-				if (oci_delete(&c, -1, line) == 0)
-					log_info("%s: sweep: deleted "
-					    "container %s", drv->backend, line);
-			}
-	}
-	if ((n = oci_hiers(h, OCI_HIER_MAX)) == -1)
-		return;
-	for (i = 0; i < n; i++) {
-		if ((d = opendir(h[i].own)) == NULL)
-			continue;
-		while ((de = readdir(d)) != NULL) {
-			if (strncmp(de->d_name, cgwant, cl) != 0)
-				continue;
-			snprintf(dir, sizeof(dir), "%s/%s/%s", h[i].own,
-			    de->d_name, OCI_CG_CHILD);
-			(void)oci_rmdir_cg(dir, 1);
-			snprintf(dir, sizeof(dir), "%s/%s", h[i].own,
-			    de->d_name);
-			/* Busy: a namespace sandbox's, which sessiond's own
-			 * cgroup sweep kills and removes next. */
-			if (rmdir(dir) == -1 && errno != EBUSY &&
-			    errno != ENOENT)
-				log_warn("%s: sweep %s", drv->backend, dir);
-		}
-		closedir(d);
-	}
+	oci_sweep_containers(drv, cfg, want);
+	(void)sandbox_cg_sweep(want, SANDBOX_CG_PREFIXED | SANDBOX_CG_KILL,
+	    NULL);
 }
 
 /* ---- the three backends ------------------------------------------------- */

@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "sessiond/dockerapi.h"
 #include "sessiond/oci_bundle.h"
 
 #define MIB		(1024 * 1024)
@@ -105,17 +106,24 @@ jint(json_t *v, const char *path)
 	return json_integer_value(n);
 }
 
+/* The object in the array at PATH whose KEY is VALUE, or NULL. */
+static json_t *
+find(json_t *cfg, const char *path, const char *key, const char *value)
+{
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(jp(cfg, path), i, o)
+		if (strcmp(jstr(o, key), value) == 0)
+			return o;
+	return NULL;
+}
+
 /* The mount whose destination is DST, or NULL. */
 static json_t *
 mount_at(json_t *cfg, const char *dst)
 {
-	json_t *m;
-	size_t i;
-
-	json_array_foreach(jp(cfg, "mounts"), i, m)
-		if (strcmp(jstr(m, "destination"), dst) == 0)
-			return m;
-	return NULL;
+	return find(cfg, "mounts", "destination", dst);
 }
 
 static int
@@ -134,13 +142,7 @@ has_string(json_t *arr, const char *s)
 static json_t *
 rlimit_of(json_t *cfg, const char *type)
 {
-	json_t *r;
-	size_t i;
-
-	json_array_foreach(jp(cfg, "process.rlimits"), i, r)
-		if (strcmp(jstr(r, "type"), type) == 0)
-			return r;
-	return NULL;
+	return find(cfg, "process.rlimits", "type", type);
 }
 
 static void
@@ -473,6 +475,51 @@ test_seccomp(void **state)
 	json_decref(cfg);
 }
 
+/*
+ * The bundle's filter is the docker backend's profile, which test_dockerapi
+ * compiles and finds to be the namespace sandbox's program, but for naming
+ * the architecture; gVisor's lacks exactly the rules not answering EPERM.
+ */
+static void
+test_seccomp_is_dockers(void **state)
+{
+	struct oci_bundle_spec s;
+	json_t *cfg, *sc, *docker, *r;
+	char *text;
+	size_t i;
+
+	(void)state;
+	assert_non_null(text = dockerapi_seccomp_profile());
+	assert_non_null(docker = json_loads(text, 0, NULL));
+	free(text);
+	spec_init(&s);
+	cfg = build(&s);
+	assert_non_null(sc = json_deep_copy(jp(cfg, "linux.seccomp")));
+	assert_int_equal(json_object_del(sc, "architectures"), 0);
+	assert_true(json_equal(sc, docker));
+	json_decref(sc);
+	json_decref(cfg);
+
+	s.seccomp_eperm_only = 1;
+	cfg = build(&s);
+	assert_non_null(sc = json_deep_copy(jp(cfg, "linux.seccomp")));
+	assert_int_equal(json_object_del(sc, "architectures"), 0);
+	for (i = 0; i < json_array_size(jp(docker, "syscalls")); ) {
+		r = json_array_get(jp(docker, "syscalls"), i);
+		if (jint(r, "errnoRet") != 1)	/* EPERM */
+			assert_int_equal(json_array_remove(jp(docker,
+			    "syscalls"), i), 0);
+		else
+			i++;
+	}
+	assert_int_equal(json_array_size(jp(sc, "syscalls")),
+	    json_array_size(jp(docker, "syscalls")));
+	assert_true(json_equal(sc, docker));
+	json_decref(sc);
+	json_decref(cfg);
+	json_decref(docker);
+}
+
 static void
 test_result_on_stdin(void **state)
 {
@@ -537,7 +584,7 @@ test_refused(void **state)
 static void
 test_etc(void **state)
 {
-	struct oci_etc_file etc[OCI_ETC_FILES];
+	struct sandbox_etc_file etc[SANDBOX_ETC_FILES];
 	struct oci_bundle_spec s;
 	size_t n, i;
 	int resolv = 0, passwd = 0;
@@ -547,7 +594,7 @@ test_etc(void **state)
 	s.uid = 1001;
 	s.gid = 1002;
 	n = oci_bundle_etc(&s, etc);
-	assert_int_equal(n, OCI_ETC_FILES);
+	assert_int_equal(n, SANDBOX_ETC_FILES);
 	for (i = 0; i < n; i++) {
 		if (strcmp(etc[i].name, "resolv.conf") == 0) {
 			assert_string_equal(etc[i].text,
@@ -570,29 +617,32 @@ test_etc(void **state)
 	n = oci_bundle_etc(&s, etc);
 	for (i = 0; i < n; i++)
 		assert_string_not_equal(etc[i].name, "resolv.conf");
-	assert_int_equal(n, OCI_ETC_FILES - 1);
+	assert_int_equal(n, SANDBOX_ETC_FILES - 1);
 }
 
+/* The sandbox's languages, defaults and host paths, which the bundle and
+ * the OCI backends take from sandbox_plan.h. */
 static void
 test_lang_and_limits(void **state)
 {
 	struct sandbox_limits in, out;
 
 	(void)state;
-	assert_string_equal(oci_bundle_lang("python")->interp,
+	assert_string_equal(sandbox_plan_lang("python")->interp,
 	    "/usr/bin/python3");
-	assert_string_equal(oci_bundle_lang("sh")->file, "/workspace/main.sh");
-	assert_string_equal(oci_bundle_lang("node")->interp, "/usr/bin/node");
-	assert_null(oci_bundle_lang("ruby"));
-	assert_null(oci_bundle_lang(NULL));
+	assert_string_equal(sandbox_plan_lang("sh")->file,
+	    "/workspace/main.sh");
+	assert_string_equal(sandbox_plan_lang("node")->interp, "/usr/bin/node");
+	assert_null(sandbox_plan_lang("ruby"));
+	assert_null(sandbox_plan_lang(NULL));
 	memset(&in, 0, sizeof(in));
-	assert_int_equal(oci_bundle_limits(&in, &out, err, sizeof(err)), 0);
+	assert_int_equal(sandbox_plan_limits(&in, &out, err, sizeof(err)), 0);
 	assert_int_equal(out.memory_mb, 256);
 	assert_int_equal(out.pids, 128);
 	assert_int_equal(out.workspace_mb, 64);
 	assert_int_equal(out.tmp_mb, 64);
 	assert_int_equal(out.cpu_pct, 0);
-	assert_string_equal(oci_bundle_host_paths[0], "usr");
+	assert_string_equal(sandbox_plan_host_paths[0], "usr");
 }
 
 int
@@ -606,6 +656,7 @@ main(void)
 		cmocka_unit_test(test_resources),
 		cmocka_unit_test(test_rlimits),
 		cmocka_unit_test(test_seccomp),
+		cmocka_unit_test(test_seccomp_is_dockers),
 		cmocka_unit_test(test_result_on_stdin),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_etc),
