@@ -76,6 +76,9 @@ struct backend_status {
 struct backend_usage {
 	uint64_t cpu_ms;
 	uint64_t mem_peak_bytes;
+	/* From start() to the workload's exec inside a guest that had to
+	 * boot a kernel first (microVMs); 0 where nothing boots. */
+	uint64_t boot_ms;
 };
 
 struct backend_run;

@@ -163,7 +163,7 @@ session_to_json(const struct session *s)
 	for (i = 0; bind != NULL && i < s->req.nbindings; i++)
 		json_array_append_new(bind, json_string(s->req.bindings[i]));
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o,"
-	    " s:o, s:b, s:b, s:o, s:{s:I, s:I, s:I, s:I}, s:o, s:o,"
+	    " s:o, s:b, s:b, s:o, s:{s:I, s:I, s:I, s:I, s:I}, s:o, s:o,"
 	    " s:{s:o}, s:o, s:{s:I, s:I, s:I, s:I}}",
 	    "id", s->id,
 	    "tenant", s->tenant,
@@ -187,6 +187,7 @@ session_to_json(const struct session *s)
 		"wall_ms", (json_int_t)s->wall_ms,
 		"mem_peak_bytes", (json_int_t)s->mem_peak_bytes,
 		"egress_bytes", (json_int_t)s->egress_bytes,
+		"boot_ms", (json_int_t)s->boot_ms,
 	    "created_at", ts_json(s->created_ms),
 	    "finished_at", ts_json(s->finished_ms),
 	    "egress", "allow", allow_json(&s->req),
@@ -491,7 +492,7 @@ session_collect_result(struct session *s)
 static void
 session_finish(struct session *s)
 {
-	struct backend_usage u = { 0, 0 };
+	struct backend_usage u = { 0, 0, 0 };
 	struct sessiond *sd = s->sd;
 	json_t *d;
 	char e[512];
@@ -525,14 +526,16 @@ session_finish(struct session *s)
 	if (s->be->usage(s->run, &u) == 0) {
 		s->cpu_ms = u.cpu_ms;
 		s->mem_peak_bytes = u.mem_peak_bytes;
+		s->boot_ms = u.boot_ms;
 	}
 	s->wall_ms = clock_monotonic_ms() - s->start_mono;
 	sessiond_audit(sd, s, "usage_metered",
-	    json_pack("{s:I, s:I, s:I, s:I}",
+	    json_pack("{s:I, s:I, s:I, s:I, s:I}",
 	    "cpu_ms", (json_int_t)s->cpu_ms,
 	    "wall_ms", (json_int_t)s->wall_ms,
 	    "mem_peak_bytes", (json_int_t)s->mem_peak_bytes,
-	    "egress_bytes", (json_int_t)s->egress_bytes));
+	    "egress_bytes", (json_int_t)s->egress_bytes,
+	    "boot_ms", (json_int_t)s->boot_ms));
 
 	if (s->killed)
 		set_phase(s, PHASE_KILLED);

@@ -89,7 +89,7 @@ struct session {
 	char			*error;		/* why it ended in error */
 	json_t			*result;
 	char			*result_error;
-	uint64_t		 cpu_ms, wall_ms, mem_peak_bytes;
+	uint64_t		 cpu_ms, wall_ms, mem_peak_bytes, boot_ms;
 	uint64_t		 egress_bytes;
 
 	/* What is set up, for the unwinding and the teardown. */

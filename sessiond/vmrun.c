@@ -726,6 +726,8 @@ vmrun_usage(struct vmrun *vm, struct backend_usage *u)
 	if (__atomic_load_n(&vm->done, __ATOMIC_ACQUIRE)) {
 		u->cpu_ms = vm->usage.cpu_ms;
 		u->mem_peak_bytes = vm->usage.mem_peak_bytes;
+		if (vm->got_started && vm->t_started >= vm->t_spawn)
+			u->boot_ms = vm->t_started - vm->t_spawn;
 		return 0;
 	}
 	if (sandbox_cg_usage(&vm->cg, &su) == -1)
