@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,17 @@ static const char *const ctl_op_names[] = {
 static const char *const ctl_keys_plain[] = { "v", "req", "op", NULL };
 static const char *const ctl_keys_del[] = { "v", "req", "op", "id", NULL };
 static const char *const ctl_keys_session[] = {
-	"v", "req", "op", "id", "tenant", "source", "allow", "limits", NULL
+	"v", "req", "op", "id", "tenant", "source", "allow", "limits",
+	"bindings", NULL
+};
+static const char *const ctl_keys_binding[] = {
+	"name", "hosts", "inject", "secret", "allow_http", NULL
+};
+static const char *const ctl_keys_inject[] = { "type", "user", "header", NULL };
+static const char *const ctl_inject_names[] = {
+	[CTL_INJECT_BEARER] = "bearer",
+	[CTL_INJECT_BASIC] = "basic",
+	[CTL_INJECT_HEADER] = "header",
 };
 static const char *const ctl_keys_limits[] = { "max_connections", NULL };
 static const char *const ctl_keys_reply[] = {
@@ -33,13 +44,14 @@ static const char *const ctl_keys_reply[] = {
 static const char *const ctl_keys_error[] = { "code", "message", NULL };
 static const char *const ctl_keys_event[] = {
 	"type", "session", "tenant", "source", "host", "port", "proto",
-	"reason", "orig_dst", "connected", "bytes_up", "bytes_down", "count",
-	"ts", NULL
+	"reason", "binding", "orig_dst", "connected", "bytes_up", "bytes_down",
+	"count", "ts", NULL
 };
 
 static const char *const ctl_event_type_names[] = {
 	[CTL_EVENT_EGRESS_ALLOWED] = "egress_allowed",
 	[CTL_EVENT_EGRESS_DENIED] = "egress_denied",
+	[CTL_EVENT_SECRET_INJECTED] = "secret_injected",
 };
 
 static const char *const ctl_proto_names[] = {
@@ -457,6 +469,215 @@ ctl_get_limits(const json_t *obj, struct ctl_limits *out, char *err,
 	return 0;
 }
 
+bool
+ctl_binding_name_valid(const char *s, size_t len)
+{
+	return len >= 1 && len <= CTL_BINDING_NAME_MAX &&
+	    ctl_charset(s, len, CTL_BINDING_NAME_MAX, false);
+}
+
+/* Secrets and basic-auth users: visible ASCII, so neither can split or
+ * end a header line. */
+static bool
+ctl_visible(const char *s, size_t len, size_t max, bool colon_ok)
+{
+	size_t i;
+
+	if (len < 1 || len > max)
+		return false;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e ||
+		    (!colon_ok && s[i] == ':'))
+			return false;
+	return true;
+}
+
+/* RFC 9110 token characters. */
+bool
+ctl_header_name_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len < 1 || len > CTL_HEADER_NAME_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) &&
+		    strchr("!#$%&'*+-.^_`|~", s[i]) == NULL)
+			return false;
+	return true;
+}
+
+void
+ctl_binding_clear(struct ctl_binding *b)
+{
+	if (b->secret != NULL) {
+		/* Not memset: the compiler may drop a store to dying memory. */
+		explicit_bzero(b->secret, strlen(b->secret));
+		free(b->secret);
+	}
+	policy_patterns_free(b->hosts, b->nhosts);
+	memset(b, 0, sizeof(*b));
+}
+
+static void
+ctl_bindings_free(struct ctl_binding *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; b != NULL && i < n; i++)
+		ctl_binding_clear(&b[i]);
+	free(b);
+}
+
+/* One binding; errors name the field, never quote the secret. */
+static int
+ctl_get_binding(const json_t *bj, size_t idx, struct ctl_binding *b,
+    char *err, size_t errlen)
+{
+	const json_t *hosts, *inj, *v;
+	struct policy *pol = NULL;
+	const char *str;
+	char pe[256];
+	size_t i, n;
+	int k, rc = -1;
+
+	if (!json_is_object(bj)) {
+		snprintf(err, errlen, "bindings[%zu]: must be an object", idx);
+		return -1;
+	}
+	if (ctl_check_keys(bj, ctl_keys_binding, "bindings[]", err,
+	    errlen) == -1)
+		return -1;
+	v = json_object_get(bj, "name");
+	if (!json_is_string(v) || !ctl_binding_name_valid(json_string_value(v),
+	    json_string_length(v))) {
+		snprintf(err, errlen, "bindings[%zu].name: must be 1..%d of "
+		    "a-z 0-9 _ -", idx, CTL_BINDING_NAME_MAX);
+		return -1;
+	}
+	memcpy(b->name, json_string_value(v), json_string_length(v) + 1);
+	hosts = json_object_get(bj, "hosts");
+	n = json_array_size(hosts);
+	if (!json_is_array(hosts) || n < 1 || n > CTL_BINDING_HOSTS_MAX) {
+		snprintf(err, errlen, "bindings[%zu].hosts: must be 1..%d allow "
+		    "patterns", idx, CTL_BINDING_HOSTS_MAX);
+		return -1;
+	}
+	if ((pol = policy_new()) == NULL)
+		goto oom;
+	for (i = 0; i < n; i++) {
+		v = json_array_get(hosts, i);
+		if (!json_is_string(v) || policy_add(pol, json_string_value(v),
+		    json_string_length(v), pe, sizeof(pe)) == -1) {
+			snprintf(err, errlen, "bindings[%zu].hosts[%zu]: %s", idx,
+			    i, json_is_string(v) ? pe : "must be a string");
+			goto out;
+		}
+	}
+	if (policy_patterns(pol, &b->hosts, &b->nhosts) == -1)
+		goto oom;
+	inj = json_object_get(bj, "inject");
+	if (!json_is_object(inj) || ctl_check_keys(inj, ctl_keys_inject,
+	    "bindings[].inject", err, errlen) == -1) {
+		if (!json_is_object(inj))
+			snprintf(err, errlen, "bindings[%zu].inject: must be an "
+			    "object", idx);
+		goto out;
+	}
+	str = json_string_value(json_object_get(inj, "type"));
+	if (str == NULL || (k = ctl_lookup_name(ctl_inject_names,
+	    NELEM(ctl_inject_names), str)) == -1) {
+		snprintf(err, errlen, "bindings[%zu].inject.type: bearer, basic "
+		    "or header", idx);
+		goto out;
+	}
+	b->inject = (enum ctl_inject)k;
+	v = json_object_get(inj, "user");
+	if ((b->inject == CTL_INJECT_BASIC) != (v != NULL) ||
+	    (v != NULL && (!json_is_string(v) ||
+	    !ctl_visible(json_string_value(v), json_string_length(v),
+	    CTL_HEADER_NAME_MAX, false)))) {
+		snprintf(err, errlen, "bindings[%zu].inject.user: required for "
+		    "basic (and only there): 1..%d visible characters, no ':'",
+		    idx, CTL_HEADER_NAME_MAX);
+		goto out;
+	}
+	if (v != NULL)
+		memcpy(b->user, json_string_value(v), json_string_length(v) + 1);
+	v = json_object_get(inj, "header");
+	if ((b->inject == CTL_INJECT_HEADER) != (v != NULL) ||
+	    (v != NULL && (!json_is_string(v) ||
+	    !ctl_header_name_valid(json_string_value(v),
+	    json_string_length(v))))) {
+		snprintf(err, errlen, "bindings[%zu].inject.header: required for "
+		    "header (and only there): an HTTP field name", idx);
+		goto out;
+	}
+	if (v != NULL)
+		memcpy(b->header, json_string_value(v),
+		    json_string_length(v) + 1);
+	v = json_object_get(bj, "secret");
+	if (!json_is_string(v) || !ctl_visible(json_string_value(v),
+	    json_string_length(v), CTL_SECRET_MAX, true)) {
+		snprintf(err, errlen, "bindings[%zu].secret: must be 1..%d "
+		    "visible ASCII characters", idx, CTL_SECRET_MAX);
+		goto out;
+	}
+	if ((b->secret = strdup(json_string_value(v))) == NULL)
+		goto oom;
+	v = json_object_get(bj, "allow_http");
+	if (v != NULL && !json_is_boolean(v)) {
+		snprintf(err, errlen, "bindings[%zu].allow_http: must be a "
+		    "boolean", idx);
+		goto out;
+	}
+	b->allow_http = json_is_true(v);
+	rc = 0;
+	goto out;
+oom:
+	snprintf(err, errlen, "out of memory");
+out:
+	policy_free(pol);
+	return rc;
+}
+
+static int
+ctl_get_bindings(const json_t *obj, struct ctl_request *out, char *err,
+    size_t errlen)
+{
+	const json_t *arr = json_object_get(obj, "bindings");
+	size_t n, i, j;
+
+	if (arr == NULL)
+		return 0;
+	n = json_array_size(arr);
+	if (!json_is_array(arr) || n > CTL_BINDINGS_MAX) {
+		snprintf(err, errlen, "bindings: must be an array of at most %d",
+		    CTL_BINDINGS_MAX);
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	if ((out->bindings = calloc(n, sizeof(*out->bindings))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		out->nbindings = i + 1;
+		if (ctl_get_binding(json_array_get(arr, i), i, &out->bindings[i],
+		    err, errlen) == -1)
+			return -1;
+		for (j = 0; j < i; j++)
+			if (strcmp(out->bindings[j].name,
+			    out->bindings[i].name) == 0) {
+				snprintf(err, errlen, "bindings[%zu].name: \"%s\" "
+				    "given twice", i, out->bindings[i].name);
+				return -1;
+			}
+	}
+	return 0;
+}
+
 static int
 ctl_get_req(const json_t *obj, long long *req, char *err, size_t errlen)
 {
@@ -472,6 +693,7 @@ ctl_get_req(const json_t *obj, long long *req, char *err, size_t errlen)
 void
 ctl_request_clear(struct ctl_request *r)
 {
+	ctl_bindings_free(r->bindings, r->nbindings);
 	policy_patterns_free(r->allow, r->nallow);
 	policy_free(r->policy);
 	memset(r, 0, sizeof(*r));
@@ -531,7 +753,8 @@ ctlmsg_decode(const char *line, size_t len, struct ctl_request *out,
 		    ctl_get_source(root, "source", 1, &out->source, err,
 		    errlen) == -1 ||
 		    ctl_get_allow(root, out, err, errlen) == -1 ||
-		    ctl_get_limits(root, &out->limits, err, errlen) == -1)
+		    ctl_get_limits(root, &out->limits, err, errlen) == -1 ||
+		    ctl_get_bindings(root, out, err, errlen) == -1)
 			goto fail;
 		break;
 	case CTL_OP_INVALID:
@@ -623,6 +846,52 @@ ctl_head(long long req, int *bad)
 	return obj;
 }
 
+/* NULL when a field is invalid (the same rules as decode). */
+static json_t *
+ctl_binding_json(const struct ctl_binding *b)
+{
+	json_t *o, *hosts, *inj;
+	struct host_pattern hp;
+	size_t i;
+	int bad = 0;
+
+	if (!ctl_binding_name_valid(b->name, strnlen(b->name, sizeof(b->name))) ||
+	    b->nhosts < 1 || b->nhosts > CTL_BINDING_HOSTS_MAX ||
+	    b->hosts == NULL || b->secret == NULL ||
+	    !ctl_visible(b->secret, strlen(b->secret), CTL_SECRET_MAX, true) ||
+	    (unsigned int)b->inject >= NELEM(ctl_inject_names) ||
+	    (b->inject == CTL_INJECT_BASIC && !ctl_visible(b->user,
+	    strnlen(b->user, sizeof(b->user)), CTL_HEADER_NAME_MAX, false)) ||
+	    (b->inject == CTL_INJECT_HEADER && !ctl_header_name_valid(b->header,
+	    strnlen(b->header, sizeof(b->header)))))
+		return NULL;
+	if ((o = json_object()) == NULL)
+		return NULL;
+	ctl_set(o, "name", json_string(b->name), &bad);
+	ctl_set(o, "hosts", hosts = json_array(), &bad);
+	for (i = 0; !bad && i < b->nhosts; i++)
+		if (b->hosts[i] == NULL || host_pattern_parse(b->hosts[i],
+		    strlen(b->hosts[i]), &hp, NULL) == -1 ||
+		    json_array_append_new(hosts, json_string(b->hosts[i])) == -1)
+			bad = 1;
+	ctl_set(o, "inject", inj = json_object(), &bad);
+	if (!bad) {
+		ctl_set(inj, "type", json_string(ctl_inject_names[b->inject]),
+		    &bad);
+		if (b->inject == CTL_INJECT_BASIC)
+			ctl_set(inj, "user", json_string(b->user), &bad);
+		if (b->inject == CTL_INJECT_HEADER)
+			ctl_set(inj, "header", json_string(b->header), &bad);
+	}
+	ctl_set(o, "secret", json_string(b->secret), &bad);
+	ctl_set(o, "allow_http", json_boolean(b->allow_http), &bad);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 int
 ctlmsg_request_encode(const struct ctl_request *r, char **line)
 {
@@ -667,6 +936,16 @@ ctlmsg_request_encode(const struct ctl_request *r, char **line)
 			if (!bad)
 				ctl_set(lim, "max_connections",
 				    json_integer(r->limits.max_connections), &bad);
+		}
+		if (r->nbindings > CTL_BINDINGS_MAX ||
+		    (r->nbindings > 0 && r->bindings == NULL))
+			bad = 1;
+		if (!bad && r->nbindings > 0) {
+			ctl_set(obj, "bindings", arr = json_array(), &bad);
+			for (i = 0; !bad && i < r->nbindings; i++)
+				if (json_array_append_new(arr,
+				    ctl_binding_json(&r->bindings[i])) == -1)
+					bad = 1;
 		}
 	}
 	return ctl_dump(obj, bad, line);
@@ -892,6 +1171,8 @@ ctlmsg_event_encode(const struct ctl_event *ev, char **line)
 	    !ctl_field_ok(ev->session, sizeof(ev->session),
 	    ctl_session_id_valid) ||
 	    !ctl_field_ok(ev->tenant, sizeof(ev->tenant), ctl_tenant_valid) ||
+	    !ctl_field_ok(ev->binding, sizeof(ev->binding),
+	    ctl_binding_name_valid) ||
 	    hlen >= sizeof(ev->host) ||
 	    !ctl_reason_valid(ev->reason, strnlen(ev->reason,
 	    sizeof(ev->reason))) ||
@@ -915,6 +1196,8 @@ ctlmsg_event_encode(const struct ctl_event *ev, char **line)
 	ctl_set(e, "port", json_integer(ev->port), &bad);
 	ctl_set(e, "proto", json_string(ctl_proto_name(ev->proto)), &bad);
 	ctl_set(e, "reason", json_string(ev->reason), &bad);
+	if (ev->binding[0] != '\0')
+		ctl_set(e, "binding", json_string(ev->binding), &bad);
 	if (ev->orig_dst.addr.family != 0)
 		ctl_set(e, "orig_dst", ctl_endpoint_string(&ev->orig_dst), &bad);
 	if (ev->connected.addr.family != 0)
@@ -996,6 +1279,9 @@ ctlmsg_event_decode(const char *line, size_t len, struct ctl_event *out,
 	    errlen) == -1 ||
 	    ctl_get_checked(root, "event.reason", 1, ctl_reason_valid,
 	    "1..63 of a-z 0-9 _", out->reason, sizeof(out->reason), err,
+	    errlen) == -1 ||
+	    ctl_get_checked(root, "event.binding", 0, ctl_binding_name_valid,
+	    "1..32 of a-z 0-9 _ -", out->binding, sizeof(out->binding), err,
 	    errlen) == -1 ||
 	    ctl_get_source(root, "event.source", 0, &out->source, err,
 	    errlen) == -1 ||

@@ -93,6 +93,9 @@ int ctl_endpoint_parse(const char *s, size_t len, struct ctl_endpoint *out,
 int ctl_endpoint_format(const struct ctl_endpoint *ep, char *buf, size_t len);
 
 bool ctl_session_id_valid(const char *s, size_t len);
+bool ctl_binding_name_valid(const char *s, size_t len);
+/* An HTTP field name (RFC 9110 token), 1..CTL_HEADER_NAME_MAX. */
+bool ctl_header_name_valid(const char *s, size_t len);
 bool ctl_tenant_valid(const char *s, size_t len);
 
 enum ctl_op {
@@ -127,6 +130,51 @@ struct ctl_limits {
  * pointing at its own strings, policy NULL); it must then not call
  * ctl_request_clear() on that struct.
  */
+/*
+ * A service binding as sessiond hands it to proxyd in session_add and
+ * session_update ("bindings":[{...}], at most CTL_BINDINGS_MAX):
+ *
+ *   {"name":"github","hosts":["git.test","*.github.com"],
+ *    "inject":{"type":"bearer"} | {"type":"basic","user":"x-access-token"}
+ *            | {"type":"header","header":"X-Api-Key"},
+ *    "secret":"…","allow_http":false}
+ *
+ * The secret travels only this way, sessiond to proxyd on the 0600
+ * control socket: never in a reply, an event, a log line or an error
+ * message (decode errors name the field, never quote the value). It is
+ * 1..CTL_SECRET_MAX bytes of visible ASCII (0x21..0x7e), so it can never
+ * split a header. hosts are allow patterns (host_pattern_*), 1..16 each;
+ * they are implicitly allowed for the session. header is an HTTP field
+ * name (token characters), user a basic-auth user (visible ASCII without
+ * ':'). allow_http: inject into plain HTTP too (default: only inside TLS,
+ * which proxyd then intercepts).
+ */
+#define CTL_BINDINGS_MAX	16
+#define CTL_BINDING_HOSTS_MAX	16
+#define CTL_BINDING_NAME_MAX	32
+#define CTL_SECRET_MAX		4096
+#define CTL_HEADER_NAME_MAX	64
+
+enum ctl_inject {
+	CTL_INJECT_BEARER = 0,	/* Authorization: Bearer SECRET */
+	CTL_INJECT_BASIC,	/* Authorization: Basic base64(user:SECRET) */
+	CTL_INJECT_HEADER,	/* HEADER: SECRET */
+};
+
+struct ctl_binding {
+	char		 name[CTL_BINDING_NAME_MAX + 1];
+	char		**hosts;	/* canonical patterns */
+	size_t		 nhosts;
+	enum ctl_inject	 inject;
+	char		 header[CTL_HEADER_NAME_MAX + 1];	/* HEADER only */
+	char		 user[CTL_HEADER_NAME_MAX + 1];		/* BASIC only */
+	char		*secret;	/* NUL-terminated; wiped when freed */
+	bool		 allow_http;
+};
+
+/* Frees what a decoded binding holds, wiping the secret first. */
+void ctl_binding_clear(struct ctl_binding *b);
+
 struct ctl_request {
 	enum ctl_op	 op;
 	long long	 req;		/* -1: the request carried no "req" */
@@ -137,6 +185,8 @@ struct ctl_request {
 	size_t		 nallow;
 	struct policy	*policy;
 	struct ctl_limits limits;
+	struct ctl_binding *bindings;	/* session_add/update; owned */
+	size_t		 nbindings;
 	const char	*err_code;	/* after a failed decode: a CTL_ERR_* */
 };
 
@@ -187,6 +237,7 @@ int ctlmsg_reply_decode(const char *line, size_t len, struct ctl_reply *out,
 enum ctl_event_type {
 	CTL_EVENT_EGRESS_ALLOWED = 0,
 	CTL_EVENT_EGRESS_DENIED,
+	CTL_EVENT_SECRET_INJECTED,	/* binding names which; never the value */
 };
 
 enum ctl_proto {
@@ -212,6 +263,8 @@ struct ctl_event {
 	uint16_t	 port;
 	enum ctl_proto	 proto;
 	char		 reason[CTL_REASON_MAX + 1];	/* "allowed", "not_allowlisted", … */
+	/* secret_injected: which binding ("" : omitted); never its secret. */
+	char		 binding[CTL_BINDING_NAME_MAX + 1];
 	struct ctl_endpoint orig_dst;			/* absent: omitted */
 	struct ctl_endpoint connected;			/* absent: omitted */
 	uint64_t	 bytes_up;			/* at most INT64_MAX */

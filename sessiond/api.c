@@ -202,17 +202,25 @@ add_waiter(struct session *s, struct evhttp_request *req, int kind)
 
 static int
 check_bindings(struct sessiond *sd, const struct session_request *r,
-    struct api_error *e)
+    const char *tenant, struct api_error *e)
 {
+	const struct sdconfig_binding *b;
 	size_t i;
 
-	for (i = 0; i < r->nbindings; i++)
-		if (sdconfig_binding(sd->cfg, r->bindings[i]) == NULL) {
+	for (i = 0; i < r->nbindings; i++) {
+		if ((b = sdconfig_binding(sd->cfg, r->bindings[i])) == NULL) {
 			api_error_set(e, 400, "unknown_binding",
 			    "bindings[%zu]: no binding named \"%s\" is "
 			    "configured", i, r->bindings[i]);
 			return -1;
 		}
+		if (!sdconfig_binding_allowed(b, tenant)) {
+			api_error_set(e, 403, "forbidden_binding",
+			    "bindings[%zu]: tenant %s may not use binding "
+			    "\"%s\"", i, tenant, r->bindings[i]);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -254,7 +262,7 @@ post_session(struct sessiond *sd, struct evhttp_request *req,
 		    "backend %s is not available here: %s", be->name, why);
 		goto out;
 	}
-	if (check_bindings(sd, &r, &e) == -1) {
+	if (check_bindings(sd, &r, c->tenant, &e) == -1) {
 		reply_api_error(req, &e);
 		goto out;
 	}

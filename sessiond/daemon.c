@@ -6,6 +6,7 @@
  */
 #include <config.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -209,6 +210,8 @@ proxy_event(const struct ctl_event *ev, void *arg)
 		sd->audit_errors++;
 		return;
 	}
+	if (ev->binding[0] != '\0')
+		json_object_set_new(d, "binding", json_string(ev->binding));
 	if (ctl_endpoint_format(&ev->orig_dst, od, sizeof(od)) == 0)
 		json_object_set_new(d, "orig_dst", json_string(od));
 	if (ctl_endpoint_format(&ev->connected, cn, sizeof(cn)) == 0)
@@ -279,16 +282,20 @@ static void
 proxy_readd(struct sessiond *sd)
 {
 	struct session *s;
+	struct ctl_binding *b;
+	size_t nb;
 	char err[512];
 
 	TAILQ_FOREACH(s, &sd->sessions, entry) {
 		if (!s->have_proxy)
 			continue;
-		if (proxyc_session_add(sd->proxy, s->id, s->tenant,
-		    &s->sess_addr, s->req.allow, s->req.nallow, 0,
+		if (session_bindings(s, &b, &nb, err, sizeof(err)) == -1 ||
+		    proxyc_session_add_bound(sd->proxy, s->id, s->tenant,
+		    &s->sess_addr, s->req.allow, s->req.nallow, b, nb,
 		    SESSIOND_PROXY_TIMEOUT_MS, NULL, err, sizeof(err)) == -1)
 			log_warnx("session %s: re-add to proxyd: %s", s->id,
 			    err);
+		session_bindings_free(b, nb);
 	}
 }
 
@@ -425,6 +432,94 @@ parent_dir(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+/* Append the file at path to f; -1 with err. */
+static int
+copy_into(FILE *f, const char *path, char *err, size_t errlen)
+{
+	char buf[65536];
+	size_t n;
+	FILE *in;
+
+	if ((in = fopen(path, "re")) == NULL)
+		return err_set(err, errlen, "%s: %s", path, strerror(errno));
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, f) != n) {
+			fclose(in);
+			return err_set(err, errlen, "write: %s", strerror(errno));
+		}
+	fclose(in);
+	return 0;
+}
+
+/*
+ * What every sandbox gets at /opt/enclave, whatever its backend: the
+ * result helpers, copied from helpers_dir, and ca-bundle.pem, the system
+ * roots plus the interception CA, so clients inside trust the leaves
+ * proxyd mints for bound hosts (and only proxyd can mint them).
+ */
+static int
+stage_sandbox_files(struct sessiond *sd, char *err, size_t errlen)
+{
+	static const char system_roots[] = "/etc/ssl/certs/ca-certificates.crt";
+	const struct sdconfig *cfg = sd->cfg;
+	char src[PATH_MAX], dst[PATH_MAX], tmp[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	FILE *f;
+	DIR *d;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	snprintf(sd->sandbox_files, sizeof(sd->sandbox_files),
+	    "%s/sandbox-files", cfg->state_dir);
+	if (mkdirs(sd->sandbox_files, 0755) == -1 ||
+	    chmod(sd->sandbox_files, 0755) == -1)
+		return err_set(err, errlen, "%s: %s", sd->sandbox_files,
+		    strerror(errno));
+	if ((d = opendir(cfg->helpers_dir)) == NULL)
+		return err_set(err, errlen, "helpers_dir %s: %s",
+		    cfg->helpers_dir, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    (size_t)snprintf(src, sizeof(src), "%s/%s", cfg->helpers_dir,
+		    de->d_name) >= sizeof(src) ||
+		    (size_t)snprintf(dst, sizeof(dst), "%s/%s",
+		    sd->sandbox_files, de->d_name) >= sizeof(dst) ||
+		    stat(src, &st) == -1 || !S_ISREG(st.st_mode))
+			continue;
+		if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", dst) >=
+		    sizeof(tmp))
+			continue;
+		if ((f = fopen(tmp, "we")) == NULL ||
+		    copy_into(f, src, err, errlen) == -1 ||
+		    fchmod(fileno(f), (st.st_mode & 0111) ? 0755 : 0644) == -1 ||
+		    fclose(f) != 0 || rename(tmp, dst) == -1) {
+			closedir(d);
+			return err[0] ? -1 : err_set(err, errlen, "%s: %s", dst,
+			    strerror(errno));
+		}
+	}
+	closedir(d);
+	if ((size_t)snprintf(dst, sizeof(dst), "%s/ca-bundle.pem",
+	    sd->sandbox_files) >= sizeof(dst) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", dst) >= sizeof(tmp))
+		return err_set(err, errlen, "state_dir too long");
+	if ((f = fopen(tmp, "we")) == NULL)
+		return err_set(err, errlen, "%s: %s", tmp, strerror(errno));
+	if ((access(system_roots, R_OK) == 0 &&
+	    copy_into(f, system_roots, err, errlen) == -1) ||
+	    (cfg->intercept_ca[0] != '\0' &&
+	    copy_into(f, cfg->intercept_ca, err, errlen) == -1) ||
+	    fchmod(fileno(f), 0644) == -1) {
+		fclose(f);
+		(void)unlink(tmp);
+		return -1;
+	}
+	if (fclose(f) != 0 || rename(tmp, dst) == -1)
+		return err_set(err, errlen, "%s: %s", dst, strerror(errno));
+	return 0;
+}
+
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -483,6 +578,8 @@ sessiond_init(struct sessiond *sd, struct sdconfig *cfg, char *err,
 	if (mkdirs(sd->state_dir, 0700) == -1)
 		return err_set(err, errlen, "mkdir %s: %s", sd->state_dir,
 		    strerror(errno));
+	if (stage_sandbox_files(sd, err, errlen) == -1)
+		return -1;
 	snprintf(sd->run_dir, sizeof(sd->run_dir), "%s/run", cfg->state_dir);
 	if (mkdirs(sd->run_dir, 0711) == -1)
 		return err_set(err, errlen, "mkdir %s: %s", sd->run_dir,

@@ -322,10 +322,15 @@ proxyc_request(struct proxyc *pc, struct ctl_request *r, uint64_t deadline,
 		    "more than %d", what, len, CTL_LINE_MAX);
 		goto out;
 	}
-	if ((tmp = realloc(line, len + 2)) == NULL) {
+	/* Not realloc: a line may hold a binding's secret, which must not be
+	 * left behind in memory realloc frees without wiping. */
+	if ((tmp = malloc(len + 2)) == NULL) {
 		err_set(err, errlen, "proxyd control: out of memory");
 		goto out;
 	}
+	memcpy(tmp, line, len);
+	explicit_bzero(line, len);
+	free(line);
 	line = tmp;
 	line[len++] = '\n';
 	line[len] = '\0';
@@ -334,7 +339,10 @@ proxyc_request(struct proxyc *pc, struct ctl_request *r, uint64_t deadline,
 	pc->next_req++;
 	rc = proxyc_wait(pc, r->req, what, deadline, rep, err, errlen);
 out:
-	free(line);
+	if (line != NULL) {
+		explicit_bzero(line, strlen(line));
+		free(line);
+	}
 	return rc;
 }
 
@@ -388,8 +396,9 @@ proxyc_set_id(struct ctl_request *r, const char *id, char *err,
 static int
 proxyc_session_set(struct proxyc *pc, enum ctl_op op, const char *id,
     const char *tenant, const struct ip_addr *source, char *const *allow,
-    size_t nallow, uint32_t max_connections, int timeout_ms,
-    const char **code_out, char *err, size_t errlen)
+    size_t nallow, const struct ctl_binding *bindings, size_t nbindings,
+    uint32_t max_connections, int timeout_ms, const char **code_out,
+    char *err, size_t errlen)
 {
 	struct ctl_request r;
 	struct host_pattern hp;
@@ -429,8 +438,24 @@ proxyc_session_set(struct proxyc *pc, enum ctl_op op, const char *id,
 	/* The encoder only reads the patterns; the cast is for its struct. */
 	r.allow = (char **)allow;
 	r.nallow = nallow;
+	if (nbindings > CTL_BINDINGS_MAX || (nbindings > 0 && bindings == NULL))
+		return err_set(err, errlen, "proxyd control: at most %d "
+		    "bindings", CTL_BINDINGS_MAX);
+	r.bindings = (struct ctl_binding *)bindings;
+	r.nbindings = nbindings;
 	r.limits.max_connections = max_connections;
 	return proxyc_call(pc, &r, timeout_ms, err, errlen);
+}
+
+int
+proxyc_session_add_bound(struct proxyc *pc, const char *id,
+    const char *tenant, const struct ip_addr *source, char *const *allow,
+    size_t nallow, const struct ctl_binding *bindings, size_t nbindings,
+    int timeout_ms, const char **code_out, char *err, size_t errlen)
+{
+	return proxyc_session_set(pc, CTL_OP_SESSION_ADD, id, tenant, source,
+	    allow, nallow, bindings, nbindings, 0, timeout_ms, code_out, err,
+	    errlen);
 }
 
 int
@@ -440,7 +465,8 @@ proxyc_session_add(struct proxyc *pc, const char *id, const char *tenant,
     char *err, size_t errlen)
 {
 	return proxyc_session_set(pc, CTL_OP_SESSION_ADD, id, tenant, source,
-	    allow, nallow, max_connections, timeout_ms, code_out, err, errlen);
+	    allow, nallow, NULL, 0, max_connections, timeout_ms, code_out, err,
+	    errlen);
 }
 
 int
@@ -450,8 +476,8 @@ proxyc_session_update(struct proxyc *pc, const char *id, const char *tenant,
     char *err, size_t errlen)
 {
 	return proxyc_session_set(pc, CTL_OP_SESSION_UPDATE, id, tenant,
-	    source, allow, nallow, max_connections, timeout_ms, code_out, err,
-	    errlen);
+	    source, allow, nallow, NULL, 0, max_connections, timeout_ms,
+	    code_out, err, errlen);
 }
 
 int

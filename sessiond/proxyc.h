@@ -102,6 +102,14 @@ int proxyc_session_add(struct proxyc *pc, const char *id, const char *tenant,
     const struct ip_addr *source, char *const *allow, size_t nallow,
     uint32_t max_connections, int timeout_ms, const char **code_out,
     char *err, size_t errlen);
+/*
+ * session_add with service bindings (secrets included: they travel only
+ * on this socket, and the encoded line is wiped once sent).
+ */
+int proxyc_session_add_bound(struct proxyc *pc, const char *id,
+    const char *tenant, const struct ip_addr *source, char *const *allow,
+    size_t nallow, const struct ctl_binding *bindings, size_t nbindings,
+    int timeout_ms, const char **code_out, char *err, size_t errlen);
 /* The same arguments; replaces an existing session's policy and limits. */
 int proxyc_session_update(struct proxyc *pc, const char *id,
     const char *tenant, const struct ip_addr *source, char *const *allow,

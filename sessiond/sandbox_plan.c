@@ -136,6 +136,14 @@ sandbox_plan_env(char *envp[SANDBOX_ENV_MAX], char buf[SANDBOX_ENV_BUF],
 	if (helpers) {
 		PLAN_ENV("PYTHONPATH=/opt/enclave");
 		PLAN_ENV("NODE_PATH=/opt/enclave");
+		/* The trust bundle sessiond puts beside the helpers: the system
+		 * roots plus, with service bindings, the appliance's
+		 * interception CA; every TLS client a workload may use. */
+		PLAN_ENV("SSL_CERT_FILE=" SANDBOX_CA_BUNDLE);
+		PLAN_ENV("REQUESTS_CA_BUNDLE=" SANDBOX_CA_BUNDLE);
+		PLAN_ENV("NODE_EXTRA_CA_CERTS=" SANDBOX_CA_BUNDLE);
+		PLAN_ENV("GIT_SSL_CAINFO=" SANDBOX_CA_BUNDLE);
+		PLAN_ENV("CURL_CA_BUNDLE=" SANDBOX_CA_BUNDLE);
 	}
 #undef PLAN_ENV
 	envp[n] = NULL;

@@ -25,8 +25,10 @@
 #define SANDBOX_HOSTNAME	"sandbox"
 /* The environment: at most this many variables and the NULL, in a buffer
  * of this size. */
-#define SANDBOX_ENV_MAX		12
-#define SANDBOX_ENV_BUF		640
+#define SANDBOX_ENV_MAX		20
+/* Inside every sandbox: helpers_dir/ca-bundle.pem, bound at /opt/enclave. */
+#define SANDBOX_CA_BUNDLE	"/opt/enclave/ca-bundle.pem"
+#define SANDBOX_ENV_BUF		1024
 /* sandbox_plan_host_paths[]' length, without its NULL. */
 #define SANDBOX_HOST_PATHS	12
 #define SANDBOX_ETC_TEXT_MAX	256

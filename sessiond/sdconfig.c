@@ -1,5 +1,6 @@
 #include <config.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "common/file.h"
+#include "common/hostname.h"
 #include "netns/addrpool.h"
 #include "sessiond/sdconfig.h"
 
@@ -117,6 +119,8 @@ static const struct sdconfig_directive sdconfig_directives[] = {
 	{ "audit_log", sdconfig_path, true, false, SD_OFF(audit_log), 0,
 	    0, SDCONFIG_PATH_MAX, 0 },
 	{ "helpers_dir", sdconfig_path, true, false, SD_OFF(helpers_dir), 0,
+	    0, SDCONFIG_PATH_MAX, 0 },
+	{ "intercept_ca", sdconfig_path, true, false, SD_OFF(intercept_ca), 0,
 	    0, SDCONFIG_PATH_MAX, 0 },
 	{ "workload_uid", sdconfig_number, true, false, SD_NUM(workload_uid),
 	    1, SDCONFIG_ID_MAX, 65534 },
@@ -539,49 +543,133 @@ sdconfig_backend(struct sdconfig_parser *p, const struct sdconfig_directive *d,
 	return 0;
 }
 
-/* Only the path is kept: the secret is read by the daemon when a session
- * needs it, never by the parser, so it is in no config dump or error. */
+/* Only the path (or variable name) is kept: the secret is read by the
+ * daemon when a session needs it, never by the parser, so it is in no
+ * config dump or error. One binding spans several lines, a key each. */
 static int
 sdconfig_binding_add(struct sdconfig_parser *p,
     const struct sdconfig_directive *d, const struct sdconfig_word *args,
     size_t nargs)
 {
 	struct sdconfig *cfg = p->cfg;
-	struct sdconfig_binding *b;
+	struct sdconfig_binding *b = NULL;
+	const struct sdconfig_word *v = &args[2];
+	struct host_pattern hp;
+	char why[128];
 	size_t i;
 
 	(void)d;
 	if (nargs != 3)
-		return sdconfig_error(p, "binding: expected NAME secret_file "
-		    "PATH, got %zu values", nargs);
+		return sdconfig_error(p, "binding: expected NAME KEY VALUE, got "
+		    "%zu values", nargs);
 	if (!request_name_valid(args[0].s, args[0].n))
 		return sdconfig_error(p, "binding: invalid name \"%.*s\": %s",
 		    sdconfig_quote_len(&args[0]), args[0].s,
 		    SDCONFIG_NAME_RULE);
-	if (!sdconfig_word_is(&args[1], "secret_file"))
-		return sdconfig_error(p, "binding: expected \"secret_file\" "
-		    "after the name, got \"%.*s\"", sdconfig_quote_len(&args[1]),
-		    args[1].s);
-	if (args[2].s[0] != '/')
-		return sdconfig_error(p, "binding: secret_file must be an "
-		    "absolute path");
-	if (args[2].n > SDCONFIG_PATH_MAX)
-		return sdconfig_error(p, "binding: secret_file longer than %d "
-		    "bytes", SDCONFIG_PATH_MAX);
 	for (i = 0; i < cfg->nbindings; i++)
 		if (sdconfig_word_is(&args[0], cfg->bindings[i].name))
-			return sdconfig_error(p, "binding: \"%s\" given twice "
-			    "(first on line %u)", cfg->bindings[i].name,
-			    cfg->bindings[i].line);
-	if (cfg->nbindings == SDCONFIG_BINDINGS_MAX)
-		return sdconfig_error(p, "binding: at most %d bindings",
-		    SDCONFIG_BINDINGS_MAX);
-	b = &cfg->bindings[cfg->nbindings];
-	if ((b->secret_file = strndup(args[2].s, args[2].n)) == NULL)
-		return sdconfig_error(p, "out of memory");
-	sdconfig_word_copy(b->name, &args[0]);
-	b->line = p->line;
-	cfg->nbindings++;
+			b = &cfg->bindings[i];
+	if (b == NULL) {
+		if (cfg->nbindings == SDCONFIG_BINDINGS_MAX)
+			return sdconfig_error(p, "binding: at most %d bindings",
+			    SDCONFIG_BINDINGS_MAX);
+		b = &cfg->bindings[cfg->nbindings++];
+		sdconfig_word_copy(b->name, &args[0]);
+		b->line = p->line;
+	}
+	if (sdconfig_word_is(&args[1], "secret_file")) {
+		if (b->secret_file != NULL || b->secret_env[0] != '\0')
+			return sdconfig_error(p, "binding %s: its secret is "
+			    "already given", b->name);
+		if (v->s[0] != '/')
+			return sdconfig_error(p, "binding: secret_file must be "
+			    "an absolute path");
+		if (v->n > SDCONFIG_PATH_MAX)
+			return sdconfig_error(p, "binding: secret_file longer "
+			    "than %d bytes", SDCONFIG_PATH_MAX);
+		if ((b->secret_file = strndup(v->s, v->n)) == NULL)
+			return sdconfig_error(p, "out of memory");
+	} else if (sdconfig_word_is(&args[1], "secret_env")) {
+		if (b->secret_file != NULL || b->secret_env[0] != '\0')
+			return sdconfig_error(p, "binding %s: its secret is "
+			    "already given", b->name);
+		if (v->n >= sizeof(b->secret_env))
+			return sdconfig_error(p, "binding: secret_env: name too "
+			    "long");
+		for (i = 0; i < v->n; i++)
+			if (!(isalnum((unsigned char)v->s[i]) || v->s[i] == '_'))
+				return sdconfig_error(p, "binding: secret_env: "
+				    "not a variable name");
+		sdconfig_word_copy(b->secret_env, v);
+	} else if (sdconfig_word_is(&args[1], "host")) {
+		if (b->nhosts == SDCONFIG_BINDING_HOSTS_MAX)
+			return sdconfig_error(p, "binding %s: at most %d hosts",
+			    b->name, SDCONFIG_BINDING_HOSTS_MAX);
+		if (v->n >= sizeof(b->hosts[0]) ||
+		    host_pattern_parse(v->s, v->n, &hp, NULL) == -1 ||
+		    host_pattern_format(&hp, b->hosts[b->nhosts],
+		    sizeof(b->hosts[0])) == -1) {
+			snprintf(why, sizeof(why), "not an allow pattern");
+			return sdconfig_error(p, "binding %s: host \"%.*s\": %s",
+			    b->name, sdconfig_quote_len(v), v->s, why);
+		}
+		b->host_ptrs[b->nhosts] = b->hosts[b->nhosts];
+		b->nhosts++;
+	} else if (sdconfig_word_is(&args[1], "inject")) {
+		if (sdconfig_word_is(v, "bearer")) {
+			b->inject = SDCONFIG_INJECT_BEARER;
+		} else if (v->n > 6 && strncmp(v->s, "basic:", 6) == 0 &&
+		    v->n - 6 < sizeof(b->user) &&
+		    memchr(v->s + 6, ':', v->n - 6) == NULL) {
+			b->inject = SDCONFIG_INJECT_BASIC;
+			memcpy(b->user, v->s + 6, v->n - 6);
+			b->user[v->n - 6] = '\0';
+		} else if (v->n > 7 && strncmp(v->s, "header:", 7) == 0 &&
+		    v->n - 7 < sizeof(b->header) &&
+		    ctl_header_name_valid(v->s + 7, v->n - 7)) {
+			b->inject = SDCONFIG_INJECT_HEADER;
+			memcpy(b->header, v->s + 7, v->n - 7);
+			b->header[v->n - 7] = '\0';
+		} else {
+			return sdconfig_error(p, "binding %s: inject: bearer, "
+			    "basic:USER or header:NAME", b->name);
+		}
+	} else if (sdconfig_word_is(&args[1], "allow_http")) {
+		if (sdconfig_word_is(v, "yes"))
+			b->allow_http = true;
+		else if (sdconfig_word_is(v, "no"))
+			b->allow_http = false;
+		else
+			return sdconfig_error(p, "binding %s: allow_http: yes or "
+			    "no", b->name);
+	} else if (sdconfig_word_is(&args[1], "tenant")) {
+		if (!ctl_tenant_valid(v->s, v->n))
+			return sdconfig_error(p, "binding %s: tenant: %s",
+			    b->name, SDCONFIG_TENANT_RULE);
+		if (b->ntenants == SDCONFIG_BINDING_TENANTS_MAX)
+			return sdconfig_error(p, "binding %s: at most %d tenants",
+			    b->name, SDCONFIG_BINDING_TENANTS_MAX);
+		sdconfig_word_copy(b->tenants[b->ntenants++], v);
+	} else {
+		return sdconfig_error(p, "binding %s: unknown key \"%.*s\" "
+		    "(secret_file, secret_env, host, inject, allow_http, "
+		    "tenant)", b->name, sdconfig_quote_len(&args[1]),
+		    args[1].s);
+	}
+	return 0;
+}
+
+int
+sdconfig_binding_allowed(const struct sdconfig_binding *b,
+    const char *tenant)
+{
+	size_t i;
+
+	if (b->ntenants == 0)
+		return 1;
+	for (i = 0; i < b->ntenants; i++)
+		if (strcmp(b->tenants[i], tenant) == 0)
+			return 1;
 	return 0;
 }
 
@@ -782,6 +870,16 @@ sdconfig_finish(struct sdconfig_parser *p)
 		return sdconfig_error(p, "tcp_listen: no api_key is "
 		    "configured, so no TCP caller could authenticate");
 	cfg->helpers_dir_given = sdconfig_seen(p, "helpers_dir") != 0;
+	for (i = 0; i < cfg->nbindings; i++) {
+		p->line = cfg->bindings[i].line;
+		if (cfg->bindings[i].secret_file == NULL &&
+		    cfg->bindings[i].secret_env[0] == '\0')
+			return sdconfig_error(p, "binding %s: no secret_file or "
+			    "secret_env", cfg->bindings[i].name);
+		if (cfg->bindings[i].nhosts == 0)
+			return sdconfig_error(p, "binding %s: no host",
+			    cfg->bindings[i].name);
+	}
 	p->line = 0;
 	if (request_limits_check(&cfg->limits, msg, sizeof(msg)) == -1)
 		return sdconfig_error(p, "limits: %s", msg);

@@ -42,7 +42,14 @@
  *                             pass request_limits_check(); defaults from
  *                             request_limits_default()
  *   default_backend NAME      1..32 of a-z 0-9 _ -; "namespace"
- *   binding NAME secret_file PATH         repeatable (at most 64)
+ *   intercept_ca PATH         proxyd's interception CA certificate, put
+ *                             in every sandbox's trust bundle
+ *   binding NAME KEY VALUE    repeatable (at most 64 names); KEY one of
+ *                             secret_file PATH | secret_env VAR (one of the
+ *                             two, once), host PATTERN (1..16), inject
+ *                             bearer | basic:USER | header:NAME (once;
+ *                             default bearer), allow_http yes|no (once),
+ *                             tenant NAME (0..16; none: every tenant)
  *   backend NAME KEY VALUE    repeatable (at most 128 in all); NAME and KEY
  *                             1..32 of a-z 0-9 _ -, each NAME KEY once
  *
@@ -115,10 +122,30 @@ struct sdconfig_key {
 	unsigned int	 line;
 };
 
+#define SDCONFIG_BINDING_HOSTS_MAX	16	/* = CTL_BINDING_HOSTS_MAX */
+#define SDCONFIG_BINDING_TENANTS_MAX	16
+
+enum sdconfig_inject {
+	SDCONFIG_INJECT_BEARER = 0,	/* = enum ctl_inject */
+	SDCONFIG_INJECT_BASIC,
+	SDCONFIG_INJECT_HEADER,
+};
+
 struct sdconfig_binding {
 	char		 name[REQUEST_NAME_MAX + 1];
 	char		*secret_file;	/* absolute; owned by the config */
-	unsigned int	 line;
+	char		 secret_env[REQUEST_NAME_MAX * 2 + 1];	/* or this */
+	char		 hosts[SDCONFIG_BINDING_HOSTS_MAX][256];
+	size_t		 nhosts;
+	/* hosts[i], as an array of pointers (for struct ctl_binding). */
+	const char	*host_ptrs[SDCONFIG_BINDING_HOSTS_MAX];
+	enum sdconfig_inject inject;
+	char		 user[65];	/* basic */
+	char		 header[65];	/* header */
+	bool		 allow_http;
+	char		 tenants[SDCONFIG_BINDING_TENANTS_MAX][CTL_TENANT_MAX + 1];
+	size_t		 ntenants;	/* 0: every tenant */
+	unsigned int	 line;		/* its first line */
 };
 
 /*
@@ -153,6 +180,9 @@ struct sdconfig {
 	char			 state_dir[SDCONFIG_PATH_MAX + 1];
 	char			 audit_log[SDCONFIG_PATH_MAX + 1];
 	char			 helpers_dir[SDCONFIG_PATH_MAX + 1];
+	/* proxyd's interception CA certificate, added to the sandboxes'
+	 * trust bundle; "": none. */
+	char			 intercept_ca[SDCONFIG_PATH_MAX + 1];
 	/* False: helpers_dir is the default, which the daemon replaces with
 	 * its compile-time path; true: the file named it, keep it. */
 	bool			 helpers_dir_given;
@@ -196,6 +226,9 @@ const struct sdconfig_tenant_map *sdconfig_tenant_by_uid(
 const struct sdconfig_key *sdconfig_key_lookup(const struct sdconfig *cfg,
     const char *key, size_t len);
 
+/* 1 when tenant may use binding b. */
+int sdconfig_binding_allowed(const struct sdconfig_binding *b,
+    const char *tenant);
 /* The binding called name (NUL-terminated), or NULL. */
 const struct sdconfig_binding *sdconfig_binding(const struct sdconfig *cfg,
     const char *name);

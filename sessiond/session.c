@@ -21,10 +21,12 @@
 
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "netns/addrpool.h"
 #include "netns/session.h"
 #include "rules/nft.h"
+#include "rules/policy.h"
 #include "rules/ruleset.h"
 #include "rules/txn.h"
 #include "sessiond/proxyc.h"
@@ -648,18 +650,153 @@ out:
 	return rc;
 }
 
+/* A binding's secret, from its file or variable: visible ASCII, one
+ * trailing newline dropped. Errors never quote it. */
+static char *
+binding_secret(const struct sdconfig_binding *b, char *err, size_t errlen)
+{
+	char *buf = NULL, *sec;
+	size_t len, i;
+	const char *v;
+
+	if (b->secret_file != NULL) {
+		if (file_read_bounded(b->secret_file, CTL_SECRET_MAX + 2, &buf,
+		    &len, err, errlen) == -1)
+			return NULL;
+	} else {
+		if ((v = getenv(b->secret_env)) == NULL) {
+			err_set(err, errlen, "binding %s: $%s is not set",
+			    b->name, b->secret_env);
+			return NULL;
+		}
+		if ((buf = strndup(v, CTL_SECRET_MAX + 2)) == NULL) {
+			err_set(err, errlen, "out of memory");
+			return NULL;
+		}
+		len = strlen(buf);
+	}
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)buf[i] < 0x21 || (unsigned char)buf[i] > 0x7e)
+			break;
+	if (len == 0 || len > CTL_SECRET_MAX || i < len) {
+		err_set(err, errlen, "binding %s: the secret must be 1..%d "
+		    "visible ASCII characters", b->name, CTL_SECRET_MAX);
+		explicit_bzero(buf, strlen(buf));
+		free(buf);
+		return NULL;
+	}
+	if ((sec = strndup(buf, len)) == NULL)
+		err_set(err, errlen, "out of memory");
+	explicit_bzero(buf, strlen(buf));
+	free(buf);
+	return sec;
+}
+
+void
+session_bindings_free(struct ctl_binding *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; b != NULL && i < n; i++) {
+		/* hosts point into the config: not the decoder's to free. */
+		b[i].hosts = NULL;
+		b[i].nhosts = 0;
+		ctl_binding_clear(&b[i]);
+	}
+	free(b);
+}
+
+int
+session_bindings(const struct session *s, struct ctl_binding **out,
+    size_t *nout, char *err, size_t errlen)
+{
+	const struct sdconfig_binding *cb;
+	struct ctl_binding *b;
+	size_t i;
+
+	*out = NULL;
+	*nout = 0;
+	if (s->req.nbindings == 0)
+		return 0;
+	if ((b = calloc(s->req.nbindings, sizeof(*b))) == NULL)
+		return err_set(err, errlen, "out of memory");
+	for (i = 0; i < s->req.nbindings; i++) {
+		if ((cb = sdconfig_binding(s->sd->cfg, s->req.bindings[i])) ==
+		    NULL) {
+			err_set(err, errlen, "binding %s is no longer configured",
+			    s->req.bindings[i]);
+			goto fail;
+		}
+		snprintf(b[i].name, sizeof(b[i].name), "%s", cb->name);
+		b[i].hosts = (char **)cb->host_ptrs;
+		b[i].nhosts = cb->nhosts;
+		b[i].inject = (enum ctl_inject)cb->inject;
+		snprintf(b[i].user, sizeof(b[i].user), "%s", cb->user);
+		snprintf(b[i].header, sizeof(b[i].header), "%s", cb->header);
+		b[i].allow_http = cb->allow_http;
+		if ((b[i].secret = binding_secret(cb, err, errlen)) == NULL)
+			goto fail;
+	}
+	*out = b;
+	*nout = s->req.nbindings;
+	return 0;
+fail:
+	session_bindings_free(b, s->req.nbindings);
+	return -1;
+}
+
 static int
 step_proxy(struct session *s, char *err, size_t errlen)
 {
 	struct sessiond *sd = s->sd;
+	struct ctl_binding *b;
+	size_t nb;
+	int rc;
 
 	if (sd->proxy == NULL)
 		return err_set(err, errlen, "proxyd is not connected");
-	if (proxyc_session_add(sd->proxy, s->id, s->tenant, &s->sess_addr,
-	    s->req.allow, s->req.nallow, 0, SESSIOND_PROXY_TIMEOUT_MS, NULL,
-	    err, errlen) == -1)
+	if (session_bindings(s, &b, &nb, err, errlen) == -1)
+		return -1;
+	rc = proxyc_session_add_bound(sd->proxy, s->id, s->tenant,
+	    &s->sess_addr, s->req.allow, s->req.nallow, b, nb,
+	    SESSIOND_PROXY_TIMEOUT_MS, NULL, err, errlen);
+	session_bindings_free(b, nb);
+	if (rc == -1)
 		return -1;
 	s->have_proxy = true;
+	return 0;
+}
+
+/* A binding's hosts are allowed for the session that names it. */
+static int
+allow_binding_hosts(struct session *s, char *err, size_t errlen)
+{
+	const struct sdconfig_binding *cb;
+	char pe[256];
+	size_t i, k;
+
+	if (s->req.nbindings == 0)
+		return 0;
+	for (i = 0; i < s->req.nbindings; i++) {
+		if ((cb = sdconfig_binding(s->sd->cfg, s->req.bindings[i])) ==
+		    NULL)
+			return err_set(err, errlen, "binding %s is not "
+			    "configured", s->req.bindings[i]);
+		for (k = 0; k < cb->nhosts; k++)
+			if (policy_add(s->req.policy, cb->hosts[k],
+			    strlen(cb->hosts[k]), pe, sizeof(pe)) == -1)
+				return err_set(err, errlen, "binding %s: %s",
+				    cb->name, pe);
+	}
+	policy_patterns_free(s->req.allow, s->req.nallow);
+	s->req.allow = NULL;
+	s->req.nallow = 0;
+	if (policy_patterns(s->req.policy, &s->req.allow, &s->req.nallow) == -1)
+		return err_set(err, errlen, "out of memory");
 	return 0;
 }
 
@@ -709,7 +846,7 @@ step_sandbox(struct session *s, char *err, size_t errlen)
 	spec.uid = sd->cfg->workload_uid;
 	spec.gid = sd->cfg->workload_gid;
 	spec.gateway = gw;
-	spec.helpers_dir = sd->cfg->helpers_dir;
+	spec.helpers_dir = sd->sandbox_files;
 	spec.stdout_fd = wfd[SP_STDOUT];
 	spec.stderr_fd = wfd[SP_STDERR];
 	spec.result_fd = wfd[SP_RESULT];
@@ -805,6 +942,10 @@ session_start(struct sessiond *sd, const char *tenant,
 	}
 	if (!s->be->probe(sd->cfg, e, sizeof(e))) {
 		session_fail(s, "backend", e);
+		return s;
+	}
+	if (allow_binding_hosts(s, e, sizeof(e)) == -1) {
+		session_fail(s, "bindings", e);
 		return s;
 	}
 	if (step_address(s, e, sizeof(e)) == -1) {

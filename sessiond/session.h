@@ -134,6 +134,17 @@ json_t *session_to_json(const struct session *s);
 /* Terminal sessions only: the one teardown of the object. */
 void session_free(struct session *s);
 
+struct ctl_binding;
+
+/*
+ * The session's bindings as proxyd takes them, secrets read from their
+ * files or variables now (never kept). session_bindings_free() wipes the
+ * secrets. 0, or -1 with err (which never holds a secret).
+ */
+int session_bindings(const struct session *s, struct ctl_binding **out,
+    size_t *nout, char *err, size_t errlen);
+void session_bindings_free(struct ctl_binding *b, size_t n);
+
 /* A new session's id: "ses_" + 24 hex digits from getrandom(). */
 int session_id_new(char *out, size_t len);
 

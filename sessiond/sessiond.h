@@ -48,6 +48,9 @@ struct sessiond {
 	int			 appliance_nsfd;	/* -1: our own netns */
 	char			 state_dir[PATH_MAX];	/* .../sessions */
 	char			 run_dir[PATH_MAX];	/* .../run: backends' */
+	/* What every sandbox gets at /opt/enclave: the result helpers and
+	 * the trust bundle (helpers + ca-bundle.pem), made at start. */
+	char			 sandbox_files[PATH_MAX];
 	struct session_list	 sessions;	/* newest last */
 	unsigned int		 live;		/* non-terminal sessions */
 	unsigned int		 finished;	/* terminal records kept */

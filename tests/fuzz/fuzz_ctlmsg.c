@@ -57,6 +57,24 @@ fuzz_reencode(const struct ctl_request *r)
 	for (i = 0; i < r->nallow; i++)
 		fuzz_check(strcmp(again.allow[i], r->allow[i]) == 0);
 	fuzz_check(again.limits.max_connections == r->limits.max_connections);
+	fuzz_check(again.nbindings == r->nbindings);
+	for (i = 0; i < r->nbindings; i++) {
+		size_t k;
+
+		fuzz_check(strcmp(again.bindings[i].name,
+		    r->bindings[i].name) == 0 &&
+		    again.bindings[i].inject == r->bindings[i].inject &&
+		    strcmp(again.bindings[i].secret,
+		    r->bindings[i].secret) == 0 &&
+		    strcmp(again.bindings[i].user, r->bindings[i].user) == 0 &&
+		    strcmp(again.bindings[i].header,
+		    r->bindings[i].header) == 0 &&
+		    again.bindings[i].allow_http == r->bindings[i].allow_http &&
+		    again.bindings[i].nhosts == r->bindings[i].nhosts);
+		for (k = 0; k < r->bindings[i].nhosts; k++)
+			fuzz_check(strcmp(again.bindings[i].hosts[k],
+			    r->bindings[i].hosts[k]) == 0);
+	}
 	if (r->policy != NULL)
 		fuzz_check(policy_count(again.policy) == policy_count(r->policy) &&
 		    policy_count(r->policy) == r->nallow);
@@ -85,7 +103,8 @@ fuzz_event(const char *s, size_t size)
 	fuzz_check(strcmp(again.host, ev.host) == 0 &&
 	    strcmp(again.session, ev.session) == 0 &&
 	    strcmp(again.tenant, ev.tenant) == 0 &&
-	    strcmp(again.reason, ev.reason) == 0);
+	    strcmp(again.reason, ev.reason) == 0 &&
+	    strcmp(again.binding, ev.binding) == 0);
 	fuzz_check(memcmp(&again.source, &ev.source, sizeof(ev.source)) == 0 &&
 	    memcmp(&again.orig_dst, &ev.orig_dst, sizeof(ev.orig_dst)) == 0 &&
 	    memcmp(&again.connected, &ev.connected, sizeof(ev.connected)) == 0);

@@ -269,7 +269,7 @@ print("self-environ", "FOUND" if b"eyJ" in open("/proc/self/environ", "rb").read
 expect "the tool's FOO_SECRET is not in the workload's env" \
 	"$(probe env secret) $(probe env self-environ)" "absent absent"
 expect "the env is the fixed minimal set" "$(probe env env)" \
-	"ENCLAVE_RESULT_FD HOME LANG NODE_PATH PATH PYTHONDONTWRITEBYTECODE PYTHONPATH TMPDIR"
+	"CURL_CA_BUNDLE ENCLAVE_RESULT_FD GIT_SSL_CAINFO HOME LANG NODE_EXTRA_CA_CERTS NODE_PATH PATH PYTHONDONTWRITEBYTECODE PYTHONPATH REQUESTS_CA_BUNDLE SSL_CERT_FILE TMPDIR"
 
 # --- 11. disk caps ---------------------------------------------------------
 run fill python 'import errno

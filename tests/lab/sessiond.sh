@@ -28,7 +28,7 @@ for f in "$CTL" "$SESSIOND"; do
 		exit 1
 	fi
 done
-tap_plan 73
+tap_plan 75
 
 NAME=s$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 T=$(mktemp -d /tmp/enclave-sessiond-test.XXXXXX)
@@ -45,6 +45,9 @@ trap 'exit 130' INT TERM HUP
 cat >"$T/extra.conf" <<EOF
 tenant other uid $UID_B
 max_sessions 4
+binding restricted secret_file /nonexistent/secret
+binding restricted host restricted.test
+binding restricted tenant other
 EOF
 if ! "$CTL" lab up --name "$NAME" --tcp --sessiond-conf-extra "$T/extra.conf" \
 	>"$T/up.out" 2>"$T/up.err"; then
@@ -277,6 +280,10 @@ bad "invalid allow pattern" 400 invalid_allow_pattern '{"language":"sh","code":"
 is "the invalid pattern error names the pattern" 1 "$(js 'int("\"*.\"" in d["error"]["message"])')"
 bad "limit out of range" 400 invalid_request '{"language":"sh","code":"true","limits":{"memory_mb":1}}'
 bad "unknown binding" 400 unknown_binding '{"language":"sh","code":"true","bindings":["nope"]}'
+bad "a binding the tenant may not use" 403 forbidden_binding '{"language":"sh","code":"true","bindings":["restricted"]}'
+body sh 'env; echo; cat /proc/self/cmdline' '' '{"bindings": ["demo-token"], "egress": {"allow": []}}'
+is "a bound session: its binding's hosts are allowed, the secret is nowhere in it" "201 succeeded api.test 0" \
+	"$(api POST /v1/sessions "$T/req") $(js 'd["phase"]') $(js '",".join(d["egress"]["allow"])') $(grep -c -F -- "$(cat "$D/secrets/demo-token")" "$T/body")"
 python3 -c 'import json; print(json.dumps({"language":"sh","code":"#"*(5*1024*1024)}))' >"$T/big"
 is "bad request: body over its cap" "413 too_large" "$(api POST /v1/sessions "$T/big") $(js 'd["error"]["code"]')"
 is "unknown endpoint: JSON 404" "404 not_found" "$(api GET /v1/nope) $(js 'd["error"]["code"]')"

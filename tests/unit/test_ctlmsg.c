@@ -554,6 +554,7 @@ assert_event_equal(const struct ctl_event *a, const struct ctl_event *b)
 	assert_int_equal(a->bytes_down, b->bytes_down);
 	assert_int_equal(a->count, b->count);
 	assert_int_equal(a->ts_ms, b->ts_ms);
+	assert_string_equal(a->binding, b->binding);
 }
 
 static void
@@ -771,6 +772,132 @@ test_endpoints_and_names(void **state)
 	assert_false(ctl_tenant_valid("", 0));
 }
 
+#define B_HEAD "{\"v\":1,\"op\":\"session_add\",\"id\":\"ses_b\"," \
+	"\"tenant\":\"default\",\"source\":\"198.19.0.1\",\"allow\":[]," \
+	"\"bindings\":["
+#define SECRET "ghp_s3cr3t-V4lue"
+
+/* Service bindings: decoded, re-encoded, and never echoed in an error. */
+static void
+test_bindings(void **state)
+{
+	static const struct {
+		const char *binding;
+		const char *want;
+	} bad[] = {
+		{ "7", "bindings[0]: must be an object" },
+		{ "{\"name\":\"g\",\"hosts\":[\"git.test\"],\"inject\":{\"type\":\"bearer\"},"
+		  "\"secret\":\"" SECRET " x\"}",
+		  "bindings[0].secret: must be 1..4096 visible ASCII characters" },
+		{ "{\"name\":\"g\",\"hosts\":[\"git.test\"],\"inject\":{\"type\":\"bearer\"},"
+		  "\"secret\":\"" SECRET "\\r\\nX: y\"}",
+		  "bindings[0].secret: must be 1..4096 visible ASCII characters" },
+		{ "{\"name\":\"g\",\"hosts\":[\"git.test\"],\"inject\":{\"type\":\"basic\"},"
+		  "\"secret\":\"" SECRET "\"}",
+		  "bindings[0].inject.user: required for basic (and only there): "
+		  "1..64 visible characters, no ':'" },
+		{ "{\"name\":\"g\",\"hosts\":[\"git.test\"],\"inject\":{\"type\":\"header\","
+		  "\"header\":\"X Api\"},\"secret\":\"" SECRET "\"}",
+		  "bindings[0].inject.header: required for header (and only "
+		  "there): an HTTP field name" },
+		{ "{\"name\":\"g\",\"hosts\":[\"10.0.0.5\"],\"inject\":{\"type\":\"bearer\"},"
+		  "\"secret\":\"" SECRET "\"}", NULL },
+		{ "{\"name\":\"g\",\"hosts\":[],\"inject\":{\"type\":\"bearer\"},"
+		  "\"secret\":\"" SECRET "\"}",
+		  "bindings[0].hosts: must be 1..16 allow patterns" },
+		{ "{\"name\":\"G!\",\"hosts\":[\"git.test\"],\"inject\":{\"type\":\"bearer\"},"
+		  "\"secret\":\"" SECRET "\"}",
+		  "bindings[0].name: must be 1..32 of a-z 0-9 _ -" },
+		{ "{\"name\":\"g\",\"hosts\":[\"git.test\"],\"inject\":{\"type\":\"magic\"},"
+		  "\"secret\":\"" SECRET "\"}",
+		  "bindings[0].inject.type: bearer, basic or header" },
+		{ "{\"name\":\"g\",\"hosts\":[\"git.test\"],\"inject\":{\"type\":\"bearer\"},"
+		  "\"secret\":\"" SECRET "\",\"allow_http\":1}",
+		  "bindings[0].allow_http: must be a boolean" },
+		{ "{\"name\":\"g\",\"hosts\":[\"git.test\"],\"inject\":{\"type\":\"bearer\"},"
+		  "\"secret\":\"" SECRET "\"},{\"name\":\"g\",\"hosts\":[\"a.test\"],"
+		  "\"inject\":{\"type\":\"bearer\"},\"secret\":\"" SECRET "\"}",
+		  "bindings[1].name: \"g\" given twice" },
+	};
+	struct ctl_request r;
+	char line[2048];
+	size_t i;
+
+	(void)state;
+	decode_ok(B_HEAD "{\"name\":\"github\",\"hosts\":[\"GIT.test.\",\"*.github.com\"],"
+	    "\"inject\":{\"type\":\"basic\",\"user\":\"x-access-token\"},"
+	    "\"secret\":\"" SECRET "\"},{\"name\":\"api\",\"hosts\":[\"api.test:443\"],"
+	    "\"inject\":{\"type\":\"header\",\"header\":\"X-Api-Key\"},"
+	    "\"secret\":\"k\",\"allow_http\":true}]}", &r);
+	assert_int_equal(r.nbindings, 2);
+	assert_string_equal(r.bindings[0].name, "github");
+	assert_int_equal(r.bindings[0].nhosts, 2);
+	assert_string_equal(r.bindings[0].hosts[0], "git.test");
+	assert_int_equal(r.bindings[0].inject, CTL_INJECT_BASIC);
+	assert_string_equal(r.bindings[0].user, "x-access-token");
+	assert_string_equal(r.bindings[0].secret, SECRET);
+	assert_false(r.bindings[0].allow_http);
+	assert_int_equal(r.bindings[1].inject, CTL_INJECT_HEADER);
+	assert_string_equal(r.bindings[1].header, "X-Api-Key");
+	assert_true(r.bindings[1].allow_http);
+	{
+		struct ctl_request again;
+		char *enc;
+
+		assert_int_equal(ctlmsg_request_encode(&r, &enc), 0);
+		decode_ok(enc, &again);
+		free(enc);
+		assert_int_equal(again.nbindings, 2);
+		assert_string_equal(again.bindings[0].hosts[1], "*.github.com");
+		assert_string_equal(again.bindings[0].secret, SECRET);
+		assert_string_equal(again.bindings[1].header, "X-Api-Key");
+		ctl_request_clear(&again);
+	}
+	ctl_request_clear(&r);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), B_HEAD "%s]}", bad[i].binding);
+		decode_err(line, bad[i].want);
+		/* Whatever the error, it never quotes the secret. */
+		assert_null(strstr(err, "s3cr3t"));
+	}
+	/* A secret cannot be added to a request that is invalid otherwise. */
+	memset(&r, 0, sizeof(r));
+	r.op = CTL_OP_SESSION_ADD;
+	strcpy(r.id, "ses_b");
+	strcpy(r.tenant, "default");
+	assert_int_equal(ip_parse("198.19.0.1", 10, &r.source, NULL), 0);
+	r.nbindings = 1;
+	r.bindings = NULL;
+	{
+		char *enc = NULL;
+
+		assert_int_equal(ctlmsg_request_encode(&r, &enc), -1);
+		assert_null(enc);
+	}
+}
+
+/* secret_injected names the binding and host, nothing else. */
+static void
+test_event_binding(void **state)
+{
+	struct ctl_event ev = sample_event(), back;
+	char *line;
+
+	(void)state;
+	ev.type = CTL_EVENT_SECRET_INJECTED;
+	strcpy(ev.reason, "injected");
+	strcpy(ev.binding, "github");
+	assert_int_equal(ctlmsg_event_encode(&ev, &line), 0);
+	assert_non_null(strstr(line, "\"type\":\"secret_injected\""));
+	assert_non_null(strstr(line, "\"binding\":\"github\""));
+	assert_int_equal(ctlmsg_event_decode(line, strlen(line), &back, err,
+	    sizeof(err)), 0);
+	free(line);
+	assert_event_equal(&ev, &back);
+	strcpy(ev.binding, "Bad Name");
+	assert_int_equal(ctlmsg_event_encode(&ev, &line), -1);
+}
+
 int
 main(void)
 {
@@ -789,6 +916,8 @@ main(void)
 		cmocka_unit_test(test_event_encode_refuses),
 		cmocka_unit_test(test_event_decode_rejects),
 		cmocka_unit_test(test_endpoints_and_names),
+		cmocka_unit_test(test_bindings),
+		cmocka_unit_test(test_event_binding),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -193,6 +193,11 @@ test_env(void **state)
 		"HOME=/workspace", "LANG=C.UTF-8", "TMPDIR=/tmp",
 		"PYTHONDONTWRITEBYTECODE=1", "ENCLAVE_RESULT_FD=3",
 		"PYTHONPATH=/opt/enclave", "NODE_PATH=/opt/enclave",
+		"SSL_CERT_FILE=/opt/enclave/ca-bundle.pem",
+		"REQUESTS_CA_BUNDLE=/opt/enclave/ca-bundle.pem",
+		"NODE_EXTRA_CA_CERTS=/opt/enclave/ca-bundle.pem",
+		"GIT_SSL_CAINFO=/opt/enclave/ca-bundle.pem",
+		"CURL_CA_BUNDLE=/opt/enclave/ca-bundle.pem",
 	};
 	static const char *const secretish[] = {
 		"TOKEN", "SECRET", "KEY", "PASSW", "AUTH", "CRED", "eyJ",

@@ -261,7 +261,9 @@ test_full_config(void **state)
 	    "default_output_bytes 65536\n"
 	    "default_backend oci\n"
 	    "binding github secret_file /etc/enclave/secrets/github\n"
-	    "binding pypi_mirror secret_file /etc/enclave/secrets/pypi\n",
+	    "binding pypi_mirror secret_file /etc/enclave/secrets/pypi\n"
+	    "binding github host git.test\n"
+	    "binding pypi_mirror host pypi.test\n",
 	    k1, k2);
 	cfg = parse_ok(text);
 	assert_string_equal(cfg->socket, "/run/enclave/api.sock");
@@ -694,18 +696,39 @@ static const struct err_case err_cases[] = {
 	{ REQ "default_backend oci\ndefault_backend oci\n", "t.conf:6: "
 	  "duplicate default_backend (first on line 5)" },
 	/* binding */
-	{ REQ "binding github\n", "t.conf:5: binding: expected NAME "
-	  "secret_file PATH, got 1 values" },
+	{ REQ "binding github\n", "t.conf:5: binding: expected NAME KEY "
+	  "VALUE, got 1 values" },
 	{ REQ "binding github secret_file /a /b\n", "t.conf:5: binding: "
-	  "expected NAME secret_file PATH, got 4 values" },
+	  "expected NAME KEY VALUE, got 4 values" },
 	{ REQ "binding GitHub secret_file /a\n", "t.conf:5: binding: invalid "
 	  "name \"GitHub\": must be 1..32 of a-z 0-9 _ -" },
-	{ REQ "binding github secret /a\n", "t.conf:5: binding: expected "
-	  "\"secret_file\" after the name, got \"secret\"" },
+	{ REQ "binding github secret /a\n", "t.conf:5: binding github: "
+	  "unknown key \"secret\" (secret_file, secret_env, host, inject, "
+	  "allow_http, tenant)" },
 	{ REQ "binding github secret_file token\n", "t.conf:5: binding: "
 	  "secret_file must be an absolute path" },
 	{ REQ "binding github secret_file /a\nbinding github secret_file /b\n",
-	  "t.conf:6: binding: \"github\" given twice (first on line 5)" },
+	  "t.conf:6: binding github: its secret is already given" },
+	{ REQ "binding github secret_file /a\nbinding github secret_env T\n",
+	  "t.conf:6: binding github: its secret is already given" },
+	{ REQ "binding github secret_env A-B\n", "t.conf:5: binding: "
+	  "secret_env: not a variable name" },
+	{ REQ "binding github secret_file /a\n", "t.conf:5: binding github: "
+	  "no host" },
+	{ REQ "binding github host git.test\n", "t.conf:5: binding github: "
+	  "no secret_file or secret_env" },
+	{ REQ "binding github host *.\n", "t.conf:5: binding github: host "
+	  "\"*.\": not an allow pattern" },
+	{ REQ "binding github inject magic\n", "t.conf:5: binding github: "
+	  "inject: bearer, basic:USER or header:NAME" },
+	{ REQ "binding github inject basic:a:b\n", "t.conf:5: binding github: "
+	  "inject: bearer, basic:USER or header:NAME" },
+	{ REQ "binding github inject header:X Y\n", "t.conf:5: binding: "
+	  "expected NAME KEY VALUE, got 4 values" },
+	{ REQ "binding github allow_http maybe\n", "t.conf:5: binding github: "
+	  "allow_http: yes or no" },
+	{ REQ "binding github tenant Ops\n", "t.conf:5: binding github: "
+	  "tenant: must be 1..64 of a-z 0-9 _ -" },
 	/* Rules for the whole file. */
 	{ "", "t.conf: no proxyd_control directive" },
 	{ "# nothing\n\n", "t.conf: no proxyd_control directive" },
@@ -869,7 +892,7 @@ test_path_lengths(void **state)
 	}
 	path[SDCONFIG_PATH_MAX] = '\0';
 	snprintf(line, sizeof(line), "binding b secret_file %s", path);
-	build(text, sizeof(text), line, NULL);
+	build(text, sizeof(text), line, "binding b host b.test\n");
 	cfg = parse_ok(text);
 	assert_int_equal(strlen(sdconfig_binding(cfg, "b")->secret_file),
 	    SDCONFIG_PATH_MAX);
@@ -1056,7 +1079,7 @@ test_tcp_listen(void **state)
 static void
 test_bindings(void **state)
 {
-	size_t cap = 64 * (SDCONFIG_BINDINGS_MAX + 2) + sizeof(REQ), n, i;
+	size_t cap = 128 * (SDCONFIG_BINDINGS_MAX + 2) + sizeof(REQ), n, i;
 	char *text = malloc(cap), name[16];
 	const struct sdconfig_binding *b;
 	struct sdconfig *cfg;
@@ -1066,7 +1089,8 @@ test_bindings(void **state)
 	n = (size_t)snprintf(text, cap, REQ);
 	for (i = 0; i < SDCONFIG_BINDINGS_MAX; i++)
 		n += (size_t)snprintf(text + n, cap - n,
-		    "binding b%zu secret_file /etc/enclave/s%zu\n", i, i);
+		    "binding b%zu secret_file /etc/enclave/s%zu\n"
+		    "binding b%zu host b%zu.test\n", i, i, i, i);
 	cfg = parse_ok(text);
 	assert_int_equal(cfg->nbindings, SDCONFIG_BINDINGS_MAX);
 	for (i = 0; i < SDCONFIG_BINDINGS_MAX; i++) {
@@ -1077,14 +1101,41 @@ test_bindings(void **state)
 		assert_non_null(b = sdconfig_binding(cfg, name));
 		assert_string_equal(b->name, name);
 		assert_string_equal(b->secret_file, want);
-		assert_int_equal(b->line, 5 + i);
+		assert_int_equal(b->line, 5 + 2 * i);
 	}
 	assert_null(sdconfig_binding(cfg, "b64"));
 	assert_null(sdconfig_binding(cfg, ""));
 	sdconfig_free(cfg);
 	snprintf(text + n, cap - n, "binding b64 secret_file /x\n");
-	parse_err(text, "t.conf:69: binding: at most 64 bindings");
+	parse_err(text, "t.conf:133: binding: at most 64 bindings");
 	free(text);
+	cfg = parse_ok(REQ
+	    "binding github secret_env GH_TOKEN\n"
+	    "binding github host GIT.test.\n"
+	    "binding github host *.github.com:443\n"
+	    "binding github inject basic:x-access-token\n"
+	    "binding github tenant ci\n"
+	    "binding api secret_file /s/api\n"
+	    "binding api host api.test\n"
+	    "binding api inject header:X-Api-Key\n"
+	    "binding api allow_http yes\n");
+	assert_non_null(b = sdconfig_binding(cfg, "github"));
+	assert_string_equal(b->secret_env, "GH_TOKEN");
+	assert_null(b->secret_file);
+	assert_int_equal(b->nhosts, 2);
+	assert_string_equal(b->hosts[0], "git.test");
+	assert_string_equal(b->hosts[1], "*.github.com:443");
+	assert_int_equal(b->inject, SDCONFIG_INJECT_BASIC);
+	assert_string_equal(b->user, "x-access-token");
+	assert_false(b->allow_http);
+	assert_true(sdconfig_binding_allowed(b, "ci"));
+	assert_false(sdconfig_binding_allowed(b, "default"));
+	assert_non_null(b = sdconfig_binding(cfg, "api"));
+	assert_int_equal(b->inject, SDCONFIG_INJECT_HEADER);
+	assert_string_equal(b->header, "X-Api-Key");
+	assert_true(b->allow_http);
+	assert_true(sdconfig_binding_allowed(b, "default"));
+	sdconfig_free(cfg);
 }
 
 static void
