@@ -38,14 +38,23 @@ LAB_ANSWER_REBIND=169.254.169.254   # rebind.test
 LAB_ANSWER_PRIVATE=10.0.0.5         # private.test
 # name=address for every server nginx runs (HTTP :80 and HTTPS :443)
 LAB_SERVERS="allowed.test=198.18.1.10 api.allowed.test=198.18.1.12 other.test=198.18.1.11 exfil.attacker.example=198.18.1.66"
+# The services that need credentials (service bindings, issue 8):
+LAB_ADDR_GIT=198.18.1.13         # git.test: git smart HTTP, basic auth
+LAB_ADDR_APITEST=198.18.1.14     # api.test: JSON API, bearer key
+LAB_SERVICES="git.test=198.18.1.13 api.test=198.18.1.14"
+LAB_GIT_USER=x-access-token      # git.test's only user; the password is the token
+LAB_GIT_URL=https://git.test/repo.git
+LAB_GIT_README_LINE="enclave lab repo"   # the README of repo.git, one line
 
 LAB_WAIT_TIMEOUT=${LAB_WAIT_TIMEOUT:-10}   # seconds, for lab_wait_port
-LAB_TOOLS="ip dnsmasq nginx openssl curl python3 getent timeout mktemp stat od"
+LAB_GIT_HTTP_BACKEND=${LAB_GIT_HTTP_BACKEND:-$(git --exec-path 2>/dev/null || echo /usr/lib/git-core)/git-http-backend}
+LAB_TOOLS="ip dnsmasq nginx openssl curl python3 getent timeout mktemp stat od git fcgiwrap"
 
 export LAB_NET LAB_LINK_NET LAB_SRV_NET LAB_SESSION_NET LAB_LINK_ADDR \
 	INET_LINK_ADDR LAB_LINK_PLEN LAB_DNS LAB_ADDR_ALLOWED LAB_ADDR_OTHER \
 	LAB_ADDR_API LAB_ADDR_EXFIL LAB_ANSWER_REBIND LAB_ANSWER_PRIVATE \
-	LAB_SERVERS LAB_WAIT_TIMEOUT
+	LAB_SERVERS LAB_WAIT_TIMEOUT LAB_ADDR_GIT LAB_ADDR_APITEST LAB_SERVICES \
+	LAB_GIT_USER LAB_GIT_URL LAB_GIT_README_LINE
 
 # dnsmasq and nginx live in /usr/sbin; make sure we find them.
 case ":$PATH:" in
@@ -116,6 +125,7 @@ lab_preflight() {
 	for t in $LAB_TOOLS; do
 		command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
 	done
+	[ -x "$LAB_GIT_HTTP_BACKEND" ] || missing="$missing git-http-backend"
 	if [ -n "$missing" ]; then
 		echo "1..1"
 		echo "not ok 1 - lab tools present (missing:$missing; run contrib/install-deps)"
@@ -232,8 +242,37 @@ _lab_spawn() {
 		_lab_err "$name: pid file $file says '$got', started pid $pid"
 		kill -KILL "$pid" 2>/dev/null; return 1
 	fi
+	_lab_spawn_check "$name" "$comm" "$pid"
+}
+
+# _lab_spawn_sock NAME COMM PIDFILE SOCKET CMD...: like _lab_spawn, for a
+# daemon that writes no pid file (fcgiwrap): we write $! to PIDFILE
+# ourselves, then wait until it has created the unix socket SOCKET.
+_lab_spawn_sock() {
+	local name=$1 comm=$2 file=$3 sock=$4 pid _; shift 4
+	ip netns exec "$INET_NS" "$@" >"$LAB_DIR/$name.out" 2>&1 </dev/null &
+	pid=$!
+	disown "$pid" 2>/dev/null || true
+	echo "$pid" >"$file"
+	for _ in $(seq 1 100); do
+		[ -S "$sock" ] && break
+		_lab_alive "$pid" || break
+		sleep 0.05
+	done
+	if ! _lab_alive "$pid"; then
+		_lab_err "$name exited: $(cat "$LAB_DIR/$name.out")"; return 1
+	fi
+	if [ ! -S "$sock" ]; then
+		_lab_err "$name: no socket $sock after 5 s"; return 1
+	fi
+	_lab_spawn_check "$name" "$comm" "$pid"
+}
+
+# _lab_spawn_check NAME COMM PID: PID runs COMM inside inet.
+_lab_spawn_check() {
+	local name=$1 comm=$2 pid=$3
 	if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != "$comm" ]; then
-		_lab_err "pid $pid is not $comm"; return 1
+		_lab_err "$name: pid $pid is not $comm"; return 1
 	fi
 	if [ "$(stat -L -c %i "/proc/$pid/ns/net")" != "$(_lab_ns_ino "$INET_NS")" ]; then
 		_lab_err "$comm pid $pid is not in netns $INET_NS"; return 1
@@ -328,10 +367,11 @@ print(" ".join([rcodes.get(flags & 0xF, str(flags & 0xF))] + addrs))
 EOF
 }
 
-# _lab_certs: per-run CA and one leaf cert (SANs for every test name).
+# _lab_certs: per-run CA and one leaf cert (SANs for every server and
+# service name).
 _lab_certs() {
 	local d=$LAB_DIR/tls sans="" kv
-	for kv in $LAB_SERVERS; do sans="$sans${sans:+,}DNS:${kv%%=*}"; done
+	for kv in $LAB_SERVERS $LAB_SERVICES; do sans="$sans${sans:+,}DNS:${kv%%=*}"; done
 	(
 		umask 077
 		mkdir -p "$d" &&
@@ -361,7 +401,9 @@ _lab_certs() {
 
 _lab_dnsmasq() {
 	local args=() kv
-	for kv in $LAB_SERVERS; do args+=("--host-record=${kv%%=*},${kv#*=}"); done
+	for kv in $LAB_SERVERS $LAB_SERVICES; do
+		args+=("--host-record=${kv%%=*},${kv#*=}")
+	done
 	args+=("--host-record=rebind.test,$LAB_ANSWER_REBIND")
 	args+=("--host-record=private.test,$LAB_ANSWER_PRIVATE")
 	: >"$LAB_DIR/dnsmasq.log"
@@ -418,6 +460,41 @@ EOF
     }
 EOF
 	done
+	# git.test: git smart HTTP (git http-backend through our fcgiwrap),
+	# every URL behind basic auth. nginx buffers request bodies (chunked
+	# ones too) and hands fcgiwrap a CONTENT_LENGTH.
+	cat <<EOF
+    server {
+        listen $LAB_ADDR_GIT:80 default_server;
+        listen $LAB_ADDR_GIT:443 ssl default_server;
+        server_name git.test;
+        client_max_body_size 256m;
+        location / {
+            auth_basic "git.test";
+            auth_basic_user_file $d/services/git.htpasswd;
+            fastcgi_pass unix:$d/fcgiwrap.sock;
+            fastcgi_param SCRIPT_FILENAME $LAB_GIT_HTTP_BACKEND;
+            fastcgi_param GIT_PROJECT_ROOT $d/git;
+            fastcgi_param GIT_HTTP_EXPORT_ALL 1;
+            fastcgi_param GIT_CONFIG_NOSYSTEM 1;
+            fastcgi_param GIT_CONFIG_GLOBAL /dev/null;
+            fastcgi_param HOME $d/git;
+            fastcgi_param PATH /usr/bin:/bin;
+            fastcgi_param PATH_INFO \$uri;
+            fastcgi_param QUERY_STRING \$query_string;
+            fastcgi_param REQUEST_METHOD \$request_method;
+            fastcgi_param CONTENT_TYPE \$content_type;
+            fastcgi_param CONTENT_LENGTH \$content_length;
+            fastcgi_param REQUEST_URI \$request_uri;
+            fastcgi_param REMOTE_USER \$remote_user;
+            fastcgi_param REMOTE_ADDR \$remote_addr;
+            fastcgi_param SERVER_NAME \$host;
+            fastcgi_param SERVER_PORT \$server_port;
+            fastcgi_param SERVER_PROTOCOL \$server_protocol;
+            fastcgi_param GATEWAY_INTERFACE CGI/1.1;
+        }
+    }
+EOF
 	echo "}"
 }
 
@@ -426,6 +503,411 @@ _lab_nginx() {
 	_lab_nginx_conf >"$LAB_DIR/nginx.conf" || return 1
 	_lab_spawn nginx nginx "$LAB_DIR/nginx.pid" \
 		nginx -p "$LAB_DIR" -c "$LAB_DIR/nginx.conf" -e "$LAB_DIR/nginx-error.log"
+}
+
+# _lab_secret FILE PREFIX: a fresh random secret (PREFIX + 40 hex digits),
+# no newline, mode 0600.
+_lab_secret() {
+	(
+		umask 077
+		printf '%s%s' "$2" "$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')" >"$1"
+	) && chmod 0600 "$1"
+}
+
+# _lab_services_prepare: secrets, htpasswd and the git repository of the
+# credentialed services (git.test, api.test). Everything secret lives in
+# LAB_DIR/services (0700, root's; enclave-lab opens LAB_DIR to 0711).
+_lab_services_prepare() {
+	local sd=$LAB_DIR/services r=$LAB_DIR/git/repo.git
+	LAB_GIT_TOKEN_FILE=$sd/git-token
+	LAB_API_KEY_FILE=$sd/api-key
+	if [ ! -x "$LAB_GIT_HTTP_BACKEND" ]; then
+		_lab_err "no git http-backend at $LAB_GIT_HTTP_BACKEND"; return 1
+	fi
+	mkdir -m 0700 "$sd" &&
+	_lab_secret "$LAB_GIT_TOKEN_FILE" ghs_ &&
+	_lab_secret "$LAB_API_KEY_FILE" lak_ || return 1
+	# nginx's basic auth file: the token as an apr1 hash, read from stdin
+	# (never on a command line).
+	(
+		umask 077
+		printf '%s:%s\n' "$LAB_GIT_USER" \
+			"$(openssl passwd -apr1 -stdin <"$LAB_GIT_TOKEN_FILE")" >"$sd/git.htpasswd"
+	) || { _lab_err "git.htpasswd failed"; return 1; }
+	# repo.git: one commit (fixed author, dates and message, so its id is
+	# the same in every lab) whose tree is a README with one known line;
+	# branch main; pushes allowed (they need the token like everything).
+	LAB_GIT_COMMIT=$(
+		export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME=$LAB_DIR/git \
+			GIT_AUTHOR_NAME="Enclave lab" GIT_AUTHOR_EMAIL=lab@git.test \
+			GIT_COMMITTER_NAME="Enclave lab" GIT_COMMITTER_EMAIL=lab@git.test \
+			GIT_AUTHOR_DATE="2024-01-01T00:00:00Z" GIT_COMMITTER_DATE="2024-01-01T00:00:00Z"
+		set -e
+		git init -q --bare --initial-branch=main "$r"
+		git --git-dir="$r" config http.receivepack true
+		blob=$(printf '%s\n' "$LAB_GIT_README_LINE" | git --git-dir="$r" hash-object -w --stdin)
+		tree=$(printf '100644 blob %s\tREADME\n' "$blob" | git --git-dir="$r" mktree)
+		commit=$(git --git-dir="$r" commit-tree -m "$LAB_GIT_README_LINE" "$tree")
+		git --git-dir="$r" update-ref refs/heads/main "$commit"
+		echo "$commit"
+	) 2>"$LAB_DIR/git-init.log" || {
+		_lab_err "git repo failed: $(cat "$LAB_DIR/git-init.log")"; return 1
+	}
+	export LAB_GIT_COMMIT
+}
+
+# _lab_fcgiwrap: a private fcgiwrap on a unix socket in LAB_DIR, for
+# git.test (nginx hands it git http-backend requests).
+_lab_fcgiwrap() {
+	_lab_spawn_sock fcgiwrap fcgiwrap "$LAB_DIR/fcgiwrap.pid" "$LAB_DIR/fcgiwrap.sock" \
+		fcgiwrap -c 4 -s "unix:$LAB_DIR/fcgiwrap.sock" -p "$LAB_GIT_HTTP_BACKEND"
+}
+
+# _lab_api_py: the api.test server (python3, stdlib only).
+_lab_api_py() {
+	cat <<'EOF'
+# api.test for the Enclave test lab, generated by tests/lab/lib.sh.
+# HTTPS on :443 and HTTP on :80 of one address; see tests/lab/README.md.
+import argparse, base64, datetime, hashlib, hmac, json, os, socket
+import socketserver, ssl, struct, sys, threading, time, urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--addr", required=True)
+ap.add_argument("--name", default="api.test")
+ap.add_argument("--cert", required=True)
+ap.add_argument("--key", required=True)
+ap.add_argument("--api-key-file", required=True)
+ap.add_argument("--pid-file", required=True)
+ap.add_argument("--access-log", required=True)
+opt = ap.parse_args()
+
+with open(opt.api_key_file) as f:
+    API_KEY = f.read().strip()
+WANT_AUTH = ("Bearer " + API_KEY).encode()
+LOG = open(opt.access_log, "a", buffering=1)
+LOG_LOCK = threading.Lock()
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+WS_MAX = 16 << 20
+
+
+class BadRequest(Exception):
+    pass
+
+
+def jdump(obj):
+    return (json.dumps(obj, separators=(",", ":")) + "\n").encode()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 30
+
+    def version_string(self):
+        return "lab-api/1"
+
+    # -- bookkeeping: one access.log line per request, nginx's format
+    def handle_one_request(self):
+        self._status = None
+        self._sent = 0
+        try:
+            super().handle_one_request()
+        finally:
+            if self._status is not None:
+                self._access()
+
+    def send_response(self, code, message=None):
+        self._status = code
+        super().send_response(code, message)
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("%s %s\n" % (self.client_address[0], fmt % args))
+
+    def log_request(self, code="-", size="-"):
+        pass
+
+    def _access(self):
+        host = (self.headers.get("Host", "") if self.headers else "") or opt.name
+        host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        sa = self.connection.getsockname()
+        ua = self.headers.get("User-Agent", "-") if self.headers else "-"
+        line = '%s %s %s:%d %s %s "%s" %s %d "%s"\n' % (
+            datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            self.client_address[0], sa[0], sa[1], self.server.scheme,
+            host.lower(), self.requestline, self._status, self._sent, ua)
+        with LOG_LOCK:
+            LOG.write(line)
+
+    def _write(self, data):
+        self.wfile.write(data)
+        self._sent += len(data)
+
+    def _send(self, code, body, ctype="application/json", headers=()):
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self._write(body)
+
+    # -- request bodies: Content-Length or chunked; counted, not kept
+    def _read_body(self):
+        te = self.headers.get("Transfer-Encoding", "")
+        n = 0
+        if "chunked" in te.lower():
+            while True:
+                line = self.rfile.readline(65537)
+                if not line.endswith(b"\n"):
+                    raise BadRequest("bad chunk header")
+                try:
+                    size = int(line.split(b";", 1)[0].strip(), 16)
+                except ValueError:
+                    raise BadRequest("bad chunk size")
+                if size == 0:
+                    break
+                n += self._drain(size)
+                if self.rfile.read(2) not in (b"\r\n",):
+                    raise BadRequest("bad chunk end")
+            while True:  # trailers
+                line = self.rfile.readline(65537)
+                if line in (b"\r\n", b"\n"):
+                    break
+                if not line:
+                    raise BadRequest("eof in trailers")
+            return n
+        cl = self.headers.get("Content-Length")
+        if cl is None:
+            return 0
+        try:
+            size = int(cl)
+        except ValueError:
+            raise BadRequest("bad content-length")
+        if size < 0:
+            raise BadRequest("bad content-length")
+        return self._drain(size)
+
+    def _drain(self, size):
+        left = size
+        while left:
+            b = self.rfile.read(min(left, 65536))
+            if not b:
+                raise BadRequest("eof in body")
+            left -= len(b)
+        return size
+
+    def _authorized(self):
+        got = self.headers.get("Authorization", "").encode()
+        return hmac.compare_digest(got, WANT_AUTH)
+
+    # -- dispatch
+    def _dispatch(self):
+        path = urllib.parse.urlsplit(self.path).path
+        if self.command == "TRACE":
+            return self._trace()
+        if path == "/ws":
+            return self._ws()
+        try:
+            nbody = self._read_body()
+        except BadRequest as e:
+            self.close_connection = True
+            return self._send(400, jdump({"error": str(e)}), headers=[("Connection", "close")])
+        if path == "/":
+            return self._send(200, ("hello from %s\n" % opt.name).encode(), "text/plain")
+        if path == "/v1/whoami":
+            if self._authorized():
+                return self._send(200, jdump({"ok": True}))
+            return self._send(401, jdump({"ok": False, "error": "unauthorized"}),
+                              headers=[("WWW-Authenticate", 'Bearer realm="%s"' % opt.name)])
+        if path == "/echo" or path.startswith("/echo/"):
+            return self._echo(nbody)
+        if path == "/sse":
+            return self._sse()
+        if path == "/upload":
+            if self.command not in ("POST", "PUT"):
+                return self._send(405, jdump({"error": "POST or PUT"}),
+                                  headers=[("Allow", "POST, PUT")])
+            return self._send(200, jdump({"bytes": nbody}))
+        return self._send(404, jdump({"error": "not found", "path": path}))
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = \
+        do_TRACE = _dispatch
+
+    def _echo(self, nbody):
+        headers = {}
+        for k, v in self.headers.items():
+            headers[k] = headers[k] + ", " + v if k in headers else v
+        self._send(200, jdump({
+            "method": self.command,
+            "path": self.path,
+            "version": self.request_version,
+            "headers": headers,
+            "header_list": [[k, v] for k, v in self.headers.items()],
+            "body_bytes": nbody,
+            "authorized": self._authorized(),
+        }))
+
+    def _trace(self):
+        # What a naive server does: echo the request head verbatim.
+        try:
+            self._read_body()
+        except BadRequest:
+            self.close_connection = True
+        head = self.requestline + "\r\n" + "".join(
+            "%s: %s\r\n" % (k, v) for k, v in self.headers.items()) + "\r\n"
+        self._send(200, head.encode("latin-1", "replace"), "message/http")
+
+    def _sse(self):
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        n = max(0, min(100, int((q.get("n") or ["3"])[0] or 3)))
+        delay = max(0, min(5000, int((q.get("delay") or ["200"])[0] or 0))) / 1000.0
+        chunked = "close" not in q
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        for i in range(1, n + 1):
+            ev = ("id: %d\nevent: tick\ndata: {\"n\":%d}\n\n" % (i, i)).encode()
+            if chunked:
+                ev = b"%x\r\n%s\r\n" % (len(ev), ev)
+            self._write(ev)
+            if i < n:
+                time.sleep(delay)
+        if chunked:
+            self._write(b"0\r\n\r\n")
+
+    # -- WebSocket echo (RFC 6455), by hand
+    def _ws(self):
+        up = self.headers.get("Upgrade", "").lower()
+        conn = [t.strip().lower() for t in self.headers.get("Connection", "").split(",")]
+        key = self.headers.get("Sec-WebSocket-Key", "")
+        if up != "websocket" or "upgrade" not in conn or not key:
+            try:
+                self._read_body()
+            except BadRequest:
+                self.close_connection = True
+            return self._send(426, jdump({"error": "websocket upgrade required"}),
+                              headers=[("Upgrade", "websocket")])
+        acc = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+        self.send_response(101, "Switching Protocols")
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", acc)
+        self.end_headers()
+        self.close_connection = True
+        try:
+            self._ws_loop()
+        except (OSError, EOFError, BadRequest):
+            pass
+
+    def _ws_frame(self, op, payload, fin=True):
+        b0 = (0x80 if fin else 0) | op
+        n = len(payload)
+        if n < 126:
+            hdr = struct.pack("!BB", b0, n)
+        elif n < 65536:
+            hdr = struct.pack("!BBH", b0, 126, n)
+        else:
+            hdr = struct.pack("!BBQ", b0, 127, n)
+        self._write(hdr + payload)
+
+    def _ws_read(self, n):
+        b = self.rfile.read(n)
+        if len(b) != n:
+            raise EOFError
+        return b
+
+    def _ws_loop(self):
+        while True:
+            b0, b1 = self._ws_read(2)
+            fin, op, masked, n = b0 & 0x80, b0 & 0x0F, b1 & 0x80, b1 & 0x7F
+            if n == 126:
+                n = struct.unpack("!H", self._ws_read(2))[0]
+            elif n == 127:
+                n = struct.unpack("!Q", self._ws_read(8))[0]
+            if n > WS_MAX:
+                self._ws_frame(8, struct.pack("!H", 1009))
+                return
+            mask = self._ws_read(4) if masked else None
+            data = self._ws_read(n)
+            if mask:
+                data = bytes(c ^ mask[i & 3] for i, c in enumerate(data))
+            if op == 8:  # close: answer with the same code
+                self._ws_frame(8, data[:2])
+                return
+            if op == 9:
+                self._ws_frame(10, data)
+            elif op == 10:
+                pass
+            else:  # text, binary, continuation: echoed as they came
+                self._ws_frame(op, data, bool(fin))
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, addr, scheme, ctx):
+        self.scheme, self.ctx = scheme, ctx
+        super().__init__(addr, Handler)
+
+    def server_bind(self):
+        # not HTTPServer's: it does a reverse DNS lookup of the address
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = opt.name, self.server_address[1]
+
+    def finish_request(self, request, client_address):
+        if self.ctx is None:
+            return super().finish_request(request, client_address)
+        request.settimeout(Handler.timeout)
+        try:
+            tls = self.ctx.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError) as e:
+            sys.stderr.write("%s TLS handshake failed: %s\n" % (client_address[0], e))
+            return
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
+
+    def handle_error(self, request, client_address):
+        sys.stderr.write("%s error: %r\n" % (client_address[0], sys.exc_info()[1]))
+
+
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+ctx.load_cert_chain(opt.cert, opt.key)
+ctx.set_alpn_protocols(["http/1.1"])
+https = Server((opt.addr, 443), "https", ctx)
+http = Server((opt.addr, 80), "http", None)
+threading.Thread(target=http.serve_forever, daemon=True).start()
+with open(opt.pid_file + ".tmp", "w") as f:
+    f.write("%d\n" % os.getpid())
+os.rename(opt.pid_file + ".tmp", opt.pid_file)
+sys.stderr.write("api.test listening on %s:443 and :80\n" % opt.addr)
+sys.stderr.flush()
+https.serve_forever()
+EOF
+}
+
+# _lab_api: the api.test server, in inet. It writes its pid file once
+# both ports listen.
+_lab_api() {
+	_lab_api_py >"$LAB_DIR/api-server.py" || return 1
+	_lab_spawn api python3 "$LAB_DIR/api.pid" \
+		python3 -I -u "$LAB_DIR/api-server.py" --addr "$LAB_ADDR_APITEST" \
+		--cert "$LAB_DIR/tls/leaf.crt" --key "$LAB_DIR/tls/leaf.key" \
+		--api-key-file "$LAB_API_KEY_FILE" --pid-file "$LAB_DIR/api.pid" \
+		--access-log "$LAB_DIR/access.log"
 }
 
 _lab_net() {
@@ -446,7 +928,7 @@ _lab_net() {
 	_lab_run ip -n "$l" addr add "$LAB_LINK_ADDR/$LAB_LINK_PLEN" dev "$LAB_IF" || return 1
 	_lab_run ip -n "$i" addr add "$INET_LINK_ADDR/$LAB_LINK_PLEN" dev "$INET_IF" || return 1
 	# Server addresses live on inet's lo (no dummy module needed).
-	for kv in $LAB_SERVERS; do
+	for kv in $LAB_SERVERS $LAB_SERVICES; do
 		_lab_run ip -n "$i" addr add "${kv#*=}/32" dev lo || return 1
 	done
 	_lab_run ip -n "$l" link set "$LAB_IF" up || return 1
@@ -489,18 +971,26 @@ lab_up() {
 	LAB_DNSMASQ_LOG=$LAB_DIR/dnsmasq.log
 	LAB_ACCESS_LOG=$LAB_DIR/access.log
 	LAB_CA=$LAB_DIR/tls/ca.crt
-	export LAB_DNSMASQ_LOG LAB_ACCESS_LOG LAB_CA
+	LAB_GIT_TOKEN_FILE=$LAB_DIR/services/git-token
+	LAB_API_KEY_FILE=$LAB_DIR/services/api-key
+	LAB_GIT_COMMIT=""
+	export LAB_DNSMASQ_LOG LAB_ACCESS_LOG LAB_CA LAB_GIT_TOKEN_FILE \
+		LAB_API_KEY_FILE LAB_GIT_COMMIT
 
 	if ! {
 		_lab_net &&
 		{ mkdir -p "$LAB_NETNS_ETC" || { sleep 0.1; mkdir -p "$LAB_NETNS_ETC"; }; } &&
 		echo "nameserver $LAB_DNS" >"$LAB_NETNS_ETC/resolv.conf" &&
 		_lab_certs &&
+		_lab_services_prepare &&
 		_lab_dnsmasq &&
+		_lab_fcgiwrap &&
 		_lab_nginx &&
+		_lab_api &&
 		lab_wait_port "$INET_NS" "$LAB_DNS" 53 &&
 		lab_wait_port "$INET_NS" "$LAB_ADDR_ALLOWED" 80 &&
-		lab_wait_port "$INET_NS" "$LAB_ADDR_ALLOWED" 443
+		lab_wait_port "$INET_NS" "$LAB_ADDR_ALLOWED" 443 &&
+		lab_wait_port "$INET_NS" "$LAB_ADDR_GIT" 443
 	}; then
 		_lab_err "lab_up failed; tearing down"
 		lab_down
@@ -509,11 +999,16 @@ lab_up() {
 	return 0
 }
 
-# lab_pids: pids of the daemons lab_up started (from their pid files).
+# The daemons lab_up starts, by pid file name; dnsmasq first (tests kill
+# `lab_pids | head -1` to take DNS away).
+_LAB_DAEMONS="dnsmasq nginx fcgiwrap api"
+
+# lab_pids: pids of the daemons lab_up started (from their pid files):
+# dnsmasq first, then nginx, fcgiwrap and api.test's python3.
 lab_pids() {
-	local f
-	for f in "${LAB_DIR:-/nonexistent}/dnsmasq.pid" "${LAB_DIR:-/nonexistent}/nginx.pid"; do
-		_lab_pidfile_pid "$f" 2>/dev/null
+	local d
+	for d in $_LAB_DAEMONS; do
+		_lab_pidfile_pid "${LAB_DIR:-/nonexistent}/$d.pid" 2>/dev/null
 	done
 	return 0
 }
@@ -523,8 +1018,8 @@ lab_pids() {
 lab_down() {
 	local pids=() pid ns f
 	# 1. our daemons, by pid file (checked to still be ours).
-	for f in "${LAB_DIR:-/nonexistent}/nginx.pid" "${LAB_DIR:-/nonexistent}/dnsmasq.pid"; do
-		pid=$(_lab_pidfile_pid "$f") || continue
+	for f in nginx api fcgiwrap dnsmasq; do
+		pid=$(_lab_pidfile_pid "${LAB_DIR:-/nonexistent}/$f.pid") || continue
 		_lab_alive "$pid" && _lab_ours "$pid" && pids+=("$pid")
 	done
 	[ ${#pids[@]} -gt 0 ] && _lab_kill_pids "${pids[@]}"

@@ -4,6 +4,7 @@
 lab_tests = \
 	tests/lab/proxyd.sh \
 	tests/lab/smoke.sh \
+	tests/lab/services.sh \
 	tests/lab/netns.sh \
 	tests/lab/rules.sh \
 	tests/lab/nflog.sh \
