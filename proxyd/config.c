@@ -72,6 +72,12 @@ static const struct config_directive config_directives[] = {
 	    CONFIG_SOCKET_PATH_MAX, 0 },
 	{ "event_log", config_path, true, CFG_OFF(event_log), 0,
 	    CONFIG_PATH_MAX, 0 },
+	{ "intercept_ca_cert", config_path, true, CFG_OFF(intercept_ca_cert), 0,
+	    CONFIG_PATH_MAX, 0 },
+	{ "intercept_ca_key", config_path, true, CFG_OFF(intercept_ca_key), 0,
+	    CONFIG_PATH_MAX, 0 },
+	{ "upstream_ca", config_path, true, CFG_OFF(upstream_ca), 0,
+	    CONFIG_PATH_MAX, 0 },
 	{ "user", config_user, true, CFG_OFF(user), 0, 0, 0 },
 	{ "exempt", config_exempt, false, CFG_OFF(exempt), 0, 0, 0 },
 	{ "max_connections", config_limit, true,
@@ -466,6 +472,13 @@ config_parse(const char *text, size_t len, const char *name,
 	p.line = 0;
 	if (p.cfg->transparent.n == 0) {
 		config_error(&p, "no transparent_listen directive");
+		goto fail;
+	}
+	/* Half a CA is a typo, not a wish to run without interception. */
+	if ((p.cfg->intercept_ca_cert[0] == '\0') !=
+	    (p.cfg->intercept_ca_key[0] == '\0')) {
+		config_error(&p, "intercept_ca_cert and intercept_ca_key go "
+		    "together");
 		goto fail;
 	}
 	*out = p.cfg;

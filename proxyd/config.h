@@ -16,6 +16,9 @@
  *   metrics_listen ADDR:PORT       once
  *   control_socket PATH            once; absolute, shorter than sun_path
  *   event_log PATH                 once; absolute
+ *   intercept_ca_cert PATH         once; absolute; with intercept_ca_key
+ *   intercept_ca_key PATH          once; absolute; with intercept_ca_cert
+ *   upstream_ca PATH               once; absolute
  *   user NAME                      once; [a-z_][a-z0-9_-]{0,31}
  *   exempt CIDR                    repeatable (at most CIDR_SET_MAX)
  *   max_connections N              and the other limits below: once each
@@ -29,6 +32,13 @@
  * known source (its denials say not_allowlisted, not unknown_source);
  * "allow" with nothing after it is an error, so an accident can't read as
  * deny-all. Sources may not overlap, so a client matches at most one.
+ *
+ * intercept_ca_cert and intercept_ca_key name the TLS interception CA
+ * (PEM), used only for hosts a session has a service binding for; they go
+ * together, and without them bound TLS hosts are refused
+ * (intercept_unavailable). If neither file exists at start the daemon
+ * creates the CA (mint.h). upstream_ca is a PEM bundle that verifies
+ * upstream servers of intercepted connections instead of the system store.
  *
  * Every error is "NAME:LINE: message" (NAME as given to config_parse(), the
  * path for config_load()); errors about the whole file are "NAME: message".
@@ -96,6 +106,9 @@ struct proxyd_config {
 	struct ctl_endpoint	 metrics;	/* addr.family 0: none */
 	char			 control_socket[CONFIG_SOCKET_PATH_MAX + 1];
 	char			 event_log[CONFIG_PATH_MAX + 1];
+	char			 intercept_ca_cert[CONFIG_PATH_MAX + 1];	/* "": none */
+	char			 intercept_ca_key[CONFIG_PATH_MAX + 1];
+	char			 upstream_ca[CONFIG_PATH_MAX + 1];	/* "": system store */
 	char			 user[CONFIG_USER_MAX + 1];	/* "": none */
 	struct cidr_set		 exempt;	/* for ip_classify() */
 	struct config_limits	 limits;

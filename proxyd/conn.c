@@ -19,6 +19,7 @@
 #include "proxyd/decide.h"
 #include "proxyd/http.h"
 #include "proxyd/httpflow.h"
+#include "proxyd/intercept.h"
 #include "proxyd/relay.h"
 #include "proxyd/resolve.h"
 #include "proxyd/sniff.h"
@@ -60,6 +61,11 @@ struct conn {
 	enum ctl_proto proto;
 	struct relay *relay;
 	struct httpflow *hf;
+	struct intercept *ic;
+	/* The session's binding for the judged host, if any: its secret is
+	 * injected (TLS: intercepted) and client credentials stripped. It
+	 * lives in the session, which this connection holds. */
+	const struct ctl_binding *binding;
 	int counted;			/* holds a slot in the limits */
 	int proxy_form;			/* CONNECT and absolute URIs are for us */
 	int is_connect;			/* an allowed CONNECT tunnel */
@@ -93,7 +99,8 @@ conn_limits(const struct conn *c)
 	return &c->sc->cfg->limits;
 }
 
-/* One event per decision, from what the connection knows now. */
+/* One event per decision (and per injection), from what the connection
+ * knows now. */
 static void
 conn_event(struct conn *c, enum ctl_event_type type, const char *reason,
     uint64_t up, uint64_t down)
@@ -108,6 +115,9 @@ conn_event(struct conn *c, enum ctl_event_type type, const char *reason,
 	}
 	e.source = c->src;
 	snprintf(e.host, sizeof(e.host), "%s", c->d.host);
+	/* The binding's name, never anything else of it. */
+	if (type == CTL_EVENT_SECRET_INJECTED && c->binding != NULL)
+		snprintf(e.binding, sizeof(e.binding), "%s", c->binding->name);
 	e.port = c->oport;
 	e.proto = c->proto;
 	snprintf(e.reason, sizeof(e.reason), "%s", reason);
@@ -120,6 +130,9 @@ conn_event(struct conn *c, enum ctl_event_type type, const char *reason,
 	e.bytes_up = up;
 	e.bytes_down = down;
 	events_emit(c->w->srv->events, &e);
+	/* An injection is not a decision: the connection has its own. */
+	if (type == CTL_EVENT_SECRET_INJECTED)
+		return;
 	metrics_decision(c->w->srv->metrics, type == CTL_EVENT_EGRESS_DENIED,
 	    ctl_proto_name(c->proto), reason);
 	metrics_bytes(c->w->srv->metrics, METRICS_UP, up);
@@ -239,6 +252,13 @@ http_denied_cb(void *arg, enum decide_reason reason, const char *host,
 	conn_event(c, CTL_EVENT_EGRESS_DENIED, decide_reason_name(reason), 0, 0);
 }
 
+/* One secret_injected per request that carried the credential. */
+static void
+injected_cb(void *arg)
+{
+	conn_event(arg, CTL_EVENT_SECRET_INJECTED, "injected", 0, 0);
+}
+
 static void
 http_done_cb(void *arg, uint64_t up, uint64_t down, int error)
 {
@@ -250,6 +270,7 @@ http_done_cb(void *arg, uint64_t up, uint64_t down, int error)
 }
 
 static void conn_splice(struct conn *c);
+static void conn_intercept(struct conn *c);
 
 /*
  * Reads the client through cb, bounded by the sniff timeout (the read
@@ -317,6 +338,16 @@ tunnel_read_cb(evutil_socket_t fd, short what, void *arg)
 		conn_deny(c, DECIDE_BAD_REQUEST, 0);
 		return;
 	}
+	if (c->binding != NULL) {
+		/* The tunnel's TLS is for a bound host: it takes its SNI
+		 * (checked above, or absent: then CONNECT's name) as judged. */
+		if (c->w->srv->intercept == NULL) {
+			conn_deny(c, DECIDE_INTERCEPT_UNAVAILABLE, 0);
+			return;
+		}
+		conn_intercept(c);
+		return;
+	}
 	conn_splice(c);
 }
 
@@ -339,17 +370,94 @@ conn_open_tunnel(struct conn *c)
 		conn_close(c);
 }
 
+static void
+icpt_denied_cb(void *arg, enum decide_reason reason, int status)
+{
+	(void)status;
+	conn_event(arg, CTL_EVENT_EGRESS_DENIED, decide_reason_name(reason), 0, 0);
+}
+
+static void
+icpt_done_cb(void *arg, uint64_t up, uint64_t down, enum intercept_end end)
+{
+	struct conn *c = arg;
+
+	switch (end) {
+	case INTERCEPT_END_OK:
+		conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "allowed", up, down);
+		break;
+	case INTERCEPT_END_UPSTREAM_INVALID:
+		/* A denial: the name was allowed, its server was not proven. */
+		conn_event(c, CTL_EVENT_EGRESS_DENIED,
+		    decide_reason_name(DECIDE_UPSTREAM_TLS_INVALID), 0, 0);
+		break;
+	case INTERCEPT_END_UPSTREAM_FAILED:
+		metrics_error(c->w->srv->metrics, METRICS_ERR_CONNECT);
+		conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "upstream_unreachable",
+		    up, down);
+		break;
+	case INTERCEPT_END_CLIENT_TLS:
+		conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "client_tls_failed", up,
+		    down);
+		break;
+	case INTERCEPT_END_ERROR:
+		conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "proxy_error", up, down);
+		break;
+	}
+	conn_close(c);
+}
+
+/* A bound host over TLS: terminate it here, inject, relay (intercept.h). */
+static void
+conn_intercept(struct conn *c)
+{
+	static const struct intercept_cb icb = {
+		icpt_denied_cb, injected_cb, icpt_done_cb
+	};
+	const struct config_limits *lim = conn_limits(c);
+	struct intercept_opts io;
+	struct http_limits hl;
+
+	conn_ev_clear(c);
+	c->state = CONN_RELAY;
+	memset(&hl, 0, sizeof(hl));
+	hl.max_head = lim->max_header_bytes;
+	memset(&io, 0, sizeof(io));
+	io.ctx = c->w->srv->intercept;
+	io.mint = c->w->mint;
+	io.prefix = c->buf;
+	io.prefix_len = c->len;
+	io.host = c->d.host;
+	io.port = c->oport;
+	io.binding = c->binding;
+	io.limits = &hl;
+	io.idle_ms = lim->idle_timeout_ms;
+	io.handshake_ms = lim->connect_timeout_ms;
+	c->ic = intercept_new(c->w->base, c->cfd, c->ufd, &io, &icb, c);
+	c->cfd = c->ufd = -1;
+	if (c->ic == NULL) {
+		conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "proxy_error", 0, 0);
+		conn_close(c);
+	}
+}
+
 /* Upstream connected: hand both sockets to the relay that fits. */
 static void
 conn_start_relay(struct conn *c)
 {
 	const struct config_limits *lim = conn_limits(c);
-	static const struct httpflow_cb hcb = { http_denied_cb, http_done_cb };
+	static const struct httpflow_cb hcb = {
+		http_denied_cb, http_done_cb, injected_cb
+	};
 	struct httpflow_opts ho;
 	struct http_limits hl;
 
 	if (c->is_connect) {
 		conn_open_tunnel(c);
+		return;
+	}
+	if (c->proto == CTL_PROTO_TLS && c->binding != NULL) {
+		conn_intercept(c);
 		return;
 	}
 	conn_ev_clear(c);
@@ -365,6 +473,10 @@ conn_start_relay(struct conn *c)
 		ho.host = c->d.host;
 		ho.port = c->oport;
 		ho.idle_ms = lim->idle_timeout_ms;
+		/* Plain HTTP to a bound host: credentials are always
+		 * stripped, the secret added only where allow_http says. */
+		ho.binding = c->binding;
+		ho.inject = c->binding != NULL && c->binding->allow_http;
 		c->hf = httpflow_new(c->w->base, c->cfd, c->ufd, &ho, &hcb, c);
 		c->cfd = c->ufd = -1;
 		if (c->hf == NULL) {
@@ -485,6 +597,7 @@ resolve_done_cb(const struct resolve_answer *ans, void *arg)
 		metrics_error(c->w->srv->metrics, METRICS_ERR_RESOLVER);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.allow = c->s->allow;
+	ctx.bound = c->s->bound;
 	ctx.exempt = &c->sc->cfg->exempt;
 	ctx.now_ms = clock_monotonic_ms();
 	decide_addrs(&ctx, ans->addrs, ans->status == 0 ? ans->n : 0, &c->odst,
@@ -508,6 +621,16 @@ conn_decided(struct conn *c)
 		conn_deny(c, c->d.reason, 0);
 		return;
 	}
+	/* Only a name can be bound; an address literal never is. */
+	if (c->d.need_resolve)
+		c->binding = px_session_binding(c->s, c->d.host, c->oport);
+	if (c->binding != NULL && c->proto == CTL_PROTO_TLS &&
+	    c->w->srv->intercept == NULL) {
+		/* Spliced, the request would reach the service without its
+		 * credential and look like the sandbox's own: say why instead. */
+		conn_deny(c, DECIDE_INTERCEPT_UNAVAILABLE, 0);
+		return;
+	}
 	if (c->d.need_resolve) {
 		c->state = CONN_RESOLVE;
 		if (c->ev != NULL)
@@ -525,6 +648,7 @@ decide_ctx_init(struct conn *c, struct decide_ctx *ctx)
 {
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->allow = c->s->allow;
+	ctx->bound = c->s->bound;
 	ctx->exempt = &c->sc->cfg->exempt;
 	ctx->resolved = &c->s->resolved;
 	ctx->now_ms = clock_monotonic_ms();
@@ -846,6 +970,7 @@ conn_close(struct conn *c)
 		resolve_cancel(c->rreq);
 	relay_free(c->relay);
 	httpflow_free(c->hf);
+	intercept_free(c->ic);
 	if (c->ev != NULL)
 		conn_ev_clear(c);
 	if (c->cfd >= 0)

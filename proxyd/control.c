@@ -99,6 +99,18 @@ control_apply(struct control *ctl, struct ctl_request *req)
 		ctlmsg_reply_err(req->req, CTL_ERR_INTERNAL, "out of memory", &line);
 		return line;
 	}
+	/* ... and its bindings, secrets included: from here on they are
+	 * wiped when the session goes, not when the request is cleared. */
+	rc = px_session_set_bindings(s, req->bindings, req->nbindings);
+	req->bindings = NULL;
+	req->nbindings = 0;
+	if (rc == -1) {
+		ctlmsg_reply_err(req->req, errno == EINVAL ? CTL_ERR_BAD_REQUEST :
+		    CTL_ERR_INTERNAL, errno == EINVAL ? "invalid binding host" :
+		    "out of memory", &line);
+		px_session_unref(s);
+		return line;
+	}
 	if (req->op == CTL_OP_SESSION_ADD)
 		rc = session_table_add(ctl->srv->sessions, s);
 	else

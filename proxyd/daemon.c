@@ -14,6 +14,7 @@
 #include <config.h>
 #include "proxyd/control.h"
 #include "proxyd/daemon.h"
+#include "proxyd/intercept.h"
 #include "proxyd/server.h"
 #include "proxyd/worker.h"
 
@@ -161,6 +162,35 @@ drop_privileges(const char *user, int allow_root, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The interception CA, loaded or created while we are still root: the key
+ * is then owned by the user we become, readable by nobody else.
+ */
+static int
+intercept_setup(struct server *srv, char *err, size_t errlen)
+{
+	const struct proxyd_config *cfg = srv->cur->cfg;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	struct passwd *pw;
+
+	if (cfg->user[0] != '\0' && geteuid() == 0) {
+		if ((pw = getpwnam(cfg->user)) == NULL) {
+			snprintf(err, errlen, "user %s: no such user", cfg->user);
+			return -1;
+		}
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	srv->intercept = intercept_ctx_new(cfg->intercept_ca_cert,
+	    cfg->intercept_ca_key, cfg->upstream_ca, uid, gid, err, errlen);
+	if (srv->intercept == NULL)
+		return -1;
+	log_info("TLS interception for bound hosts, CA %s",
+	    cfg->intercept_ca_cert);
+	return 0;
+}
+
 static void
 sources_release(void *arg)
 {
@@ -229,6 +259,11 @@ reload(struct server *srv, const char *path)
 	old = server_config_get(srv);
 	if (!listeners_equal(&old->cfg->transparent, &cfg->transparent))
 		log_warnx("reload: listener changes take effect after a restart");
+	if (strcmp(old->cfg->intercept_ca_cert, cfg->intercept_ca_cert) != 0 ||
+	    strcmp(old->cfg->intercept_ca_key, cfg->intercept_ca_key) != 0 ||
+	    strcmp(old->cfg->upstream_ca, cfg->upstream_ca) != 0)
+		log_warnx("reload: interception CA changes take effect after a "
+		    "restart");
 	server_config_put(old);
 	if (server_config_set(srv, cfg) == -1 || publish_sources(srv) == -1) {
 		log_warnx("reload: out of memory");
@@ -292,6 +327,11 @@ proxyd_main(int argc, char **argv)
 	}
 	if (server_config_set(&srv, cfg) == -1 || publish_sources(&srv) == -1)
 		fatalx("out of memory");
+	if (srv.cur->cfg->intercept_ca_cert[0] != '\0' &&
+	    intercept_setup(&srv, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		goto out;
+	}
 	if ((workers = calloc((size_t)o.workers, sizeof(*workers))) == NULL)
 		fatalx("out of memory");
 	for (i = 0; i < o.workers; i++) {
@@ -361,6 +401,7 @@ out:
 		events_free(srv.events);
 	}
 	session_table_free(srv.sessions);
+	intercept_ctx_free(srv.intercept);
 	metrics_free(srv.metrics);
 	server_config_put(srv.cur);
 	pthread_mutex_destroy(&srv.cfg_lock);

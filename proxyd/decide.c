@@ -30,7 +30,9 @@ resolved_for_allowed(const struct decide_ctx *ctx, const struct ip_addr *a,
 	n = resolved_names(ctx->resolved, a, ctx->now_ms, names, 16);
 	for (i = 0; i < n; i++)
 		if (policy_check(ctx->allow, names[i], strlen(names[i]), port,
-		    NULL) == POLICY_ALLOW)
+		    NULL) == POLICY_ALLOW || (ctx->bound != NULL &&
+		    policy_check(ctx->bound, names[i], strlen(names[i]), port,
+		    NULL) == POLICY_ALLOW))
 			return 1;
 	return 0;
 }
@@ -76,6 +78,8 @@ decide_name(const struct decide_ctx *ctx, const char *host, size_t len,
 
 	decision_reset(d);
 	v = policy_check(ctx->allow, host, len, port, d->host);
+	if (v == POLICY_DENY_NOT_ALLOWED && ctx->bound != NULL)
+		v = policy_check(ctx->bound, host, len, port, d->host);
 	switch (v) {
 	case POLICY_ALLOW:
 		d->reason = DECIDE_ALLOWED;
@@ -180,6 +184,12 @@ decide_reason_name(enum decide_reason r)
 		return "method_not_allowed";
 	case DECIDE_DNS_TYPE:
 		return "dns_type_refused";
+	case DECIDE_INTERCEPT_UNAVAILABLE:
+		return "intercept_unavailable";
+	case DECIDE_UPSTREAM_TLS_INVALID:
+		return "upstream_tls_invalid";
+	case DECIDE_PROXY_ERROR:
+		return "proxy_error";
 	}
 	return "unknown";
 }

@@ -34,6 +34,9 @@ enum decide_reason {
 	DECIDE_SNI_MISMATCH,		/* TLS after CONNECT names another host */
 	DECIDE_METHOD_NOT_ALLOWED,	/* TRACE, or CONNECT where it has no place */
 	DECIDE_DNS_TYPE,		/* a DNS query type other than A/AAAA */
+	DECIDE_INTERCEPT_UNAVAILABLE,	/* a bound TLS host, but no interception CA */
+	DECIDE_UPSTREAM_TLS_INVALID,	/* intercepted: the upstream's TLS did not verify */
+	DECIDE_PROXY_ERROR,		/* the proxy's own failure (memory, a bad binding) */
 };
 
 struct decision {
@@ -50,6 +53,9 @@ struct decision {
 
 struct decide_ctx {
 	const struct policy *allow;
+	/* The session's service-binding hosts, allowed on top of allow;
+	 * may be NULL. */
+	const struct policy *bound;
 	const struct cidr_set *exempt;
 	const struct resolved_table *resolved;	/* may be NULL */
 	uint64_t now_ms;

@@ -295,7 +295,9 @@ dns_handle(struct dnsserver *ds, const uint8_t *msg, size_t len,
 		return;
 	}
 	rc = hostname_canon(q.name, q.name_len, canon, NULL);
-	if (rc != HOSTNAME_OK || !policy_name_allowed(s->allow, canon)) {
+	/* A bound host is allowed for its session whatever the list says. */
+	if (rc != HOSTNAME_OK || (!policy_name_allowed(s->allow, canon) &&
+	    (s->bound == NULL || !policy_name_allowed(s->bound, canon)))) {
 		/* Never sent upstream: this is what closes DNS exfiltration. */
 		if (rc != HOSTNAME_OK && dns_name_format(&q, canon, sizeof(canon)) != 0)
 			canon[0] = '\0';

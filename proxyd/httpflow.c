@@ -8,11 +8,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "proxyd/httpflow.h"
+#include "proxyd/inject.h"
 
 /* Bytes queued toward one side before we stop reading the other. */
 #define HF_HIGH (256 * 1024)
 #define HF_LOW (64 * 1024)
+/* With a credential injected, responses pass the redactor in pieces this
+ * big; a tail that might start the secret waits this long for the rest. */
+#define HF_CHUNK (16 * 1024)
+#define HF_HOLD_MS 200
 
 enum hf_state {
 	HF_HEAD = 0,		/* waiting for the next request head */
@@ -32,6 +39,13 @@ struct httpflow {
 	struct http_limits limits;
 	struct httpflow_cb cb;
 	void *arg;
+	const struct ctl_binding *binding;
+	int inject;
+	/* Set when inject: the credential never comes back (inject.h). */
+	struct inject_redactor red;
+	char *scratch;			/* HF_CHUNK in, HF_CHUNK + maxlen out */
+	size_t scratch_len;
+	struct event *hold_timer;
 	enum hf_state state;
 	uint64_t body_left;
 	struct http_chunked chunked;
@@ -75,6 +89,8 @@ httpflow_deny_response(int status, const char *host, uint16_t port,
 {
 	const char *text = status == 400 ? "Bad Request" :
 	    status == 405 ? "Method Not Allowed" :
+	    status == 421 ? "Misdirected Request" :
+	    status == 502 ? "Bad Gateway" :
 	    status == 431 ? "Request Header Fields Too Large" :
 	    status == 501 ? "Not Implemented" : "Forbidden";
 	char body[512], *out = NULL;
@@ -127,6 +143,8 @@ hf_finish(struct httpflow *hf, int error)
 	bufferevent_disable(hf->cl, EV_READ | EV_WRITE);
 	bufferevent_disable(hf->up, EV_READ | EV_WRITE);
 	event_del(hf->idle);
+	if (hf->hold_timer != NULL)
+		event_del(hf->hold_timer);
 	hf->cb.done(hf->arg, hf->bytes_up, hf->bytes_down, error);
 }
 
@@ -136,6 +154,41 @@ hf_forward_up(struct httpflow *hf, size_t n)
 {
 	evbuffer_remove_buffer(hf->cin, bufferevent_get_output(hf->up), n);
 	hf->bytes_up += n;
+}
+
+static void hf_refuse(struct httpflow *hf, enum decide_reason reason,
+    const char *host, uint16_t port, int status);
+
+/* The rewritten head replaces the client's; once sent, its copy of the
+ * secret is wiped. */
+static void
+hf_head_cleanup(const void *data, size_t len, void *arg)
+{
+	(void)arg;
+	OPENSSL_cleanse((void *)data, len);
+	free((void *)data);
+}
+
+/* A request to a bound host: the client's credentials out, the binding's
+ * in when the flow may inject. -1 once the request was refused. */
+static int
+hf_forward_bound(struct httpflow *hf, const char *buf)
+{
+	struct inject_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	if (inject_rewrite_head(buf, &hf->req, hf->binding, hf->inject,
+	    &rq) == -1 || evbuffer_add_reference(bufferevent_get_output(hf->up),
+	    rq.head, rq.head_len, hf_head_cleanup, NULL) == -1) {
+		inject_request_clear(&rq);
+		hf_refuse(hf, DECIDE_PROXY_ERROR, hf->host, hf->port, 502);
+		return -1;
+	}
+	evbuffer_drain(hf->cin, hf->req.head_len);
+	hf->bytes_up += hf->req.head_len;
+	if (rq.injected && hf->cb.injected != NULL)
+		hf->cb.injected(hf->arg);
+	return 0;
 }
 
 /*
@@ -194,7 +247,18 @@ hf_head(struct httpflow *hf)
 		    hf->req.host.port, 403);
 		return;
 	}
-	hf_forward_up(hf, hf->req.head_len);
+	if (hf->req.method == HTTP_METHOD_TRACE) {
+		/* It echoes the request back: an injected credential, or one
+		 * a proxy further on adds. */
+		hf_refuse(hf, DECIDE_METHOD_NOT_ALLOWED, hf->host, hf->port, 405);
+		return;
+	}
+	if (hf->binding != NULL) {
+		if (hf_forward_bound(hf, buf) == -1)
+			return;
+	} else {
+		hf_forward_up(hf, hf->req.head_len);
+	}
 	switch (hf->req.body) {
 	case HTTP_BODY_LENGTH:
 		hf->body_left = hf->req.content_length;
@@ -276,6 +340,54 @@ hf_client_read(struct bufferevent *bev, void *arg)
 		bufferevent_disable(hf->cl, EV_READ);
 }
 
+/* Responses when a credential went up: through the redactor. */
+static void
+hf_down_redacted(struct httpflow *hf, struct evbuffer *in)
+{
+	struct evbuffer *out = bufferevent_get_output(hf->cl);
+	char *raw = hf->scratch, *clean = hf->scratch + HF_CHUNK;
+	struct timeval tv;
+	size_t n, m;
+
+	while ((n = evbuffer_get_length(in)) > 0) {
+		if (n > HF_CHUNK)
+			n = HF_CHUNK;
+		if (evbuffer_remove(in, raw, n) != (int)n)
+			break;
+		m = inject_redact_feed(&hf->red, raw, n, clean);
+		OPENSSL_cleanse(raw, n);
+		evbuffer_add(out, clean, m);
+		hf->bytes_down += m;
+	}
+	if (hf->red.holdlen > 0 && !evtimer_pending(hf->hold_timer, NULL)) {
+		tv.tv_sec = 0;
+		tv.tv_usec = HF_HOLD_MS * 1000;
+		evtimer_add(hf->hold_timer, &tv);
+	}
+}
+
+/* Nothing more came (or will): the held tail goes out, masked if long. */
+static void
+hf_release_hold(struct httpflow *hf)
+{
+	size_t m;
+
+	if (hf->scratch == NULL)
+		return;
+	evtimer_del(hf->hold_timer);
+	m = inject_redact_flush(&hf->red, hf->scratch + HF_CHUNK);
+	evbuffer_add(bufferevent_get_output(hf->cl), hf->scratch + HF_CHUNK, m);
+	hf->bytes_down += m;
+}
+
+static void
+hold_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	hf_release_hold(arg);
+}
+
 static void
 hf_upstream_read(struct bufferevent *bev, void *arg)
 {
@@ -284,8 +396,12 @@ hf_upstream_read(struct bufferevent *bev, void *arg)
 	size_t n = evbuffer_get_length(in);
 
 	hf_touch(hf);
-	evbuffer_add_buffer(bufferevent_get_output(hf->cl), in);
-	hf->bytes_down += n;
+	if (hf->scratch != NULL) {
+		hf_down_redacted(hf, in);
+	} else {
+		evbuffer_add_buffer(bufferevent_get_output(hf->cl), in);
+		hf->bytes_down += n;
+	}
 	if (evbuffer_get_length(bufferevent_get_output(hf->cl)) >= HF_HIGH)
 		bufferevent_disable(hf->up, EV_READ);
 }
@@ -353,6 +469,7 @@ hf_event(struct httpflow *hf, int client, short what)
 	hf->upstream_eof = 1;
 	/* Whatever is left for the client goes out first. */
 	hf_upstream_read(hf->up, hf);
+	hf_release_hold(hf);
 	hf_client_written(hf->cl, hf);
 }
 
@@ -381,6 +498,8 @@ httpflow_new(struct event_base *base, int client_fd, int upstream_fd,
 	hf->base = base;
 	hf->cb = *cb;
 	hf->arg = arg;
+	hf->binding = opts->binding;
+	hf->inject = opts->inject && opts->binding != NULL;
 	hf->limits = *opts->limits;
 	if (hf->limits.max_head == 0)
 		hf->limits.max_head = HTTP_HEAD_MAX_DEFAULT;
@@ -397,6 +516,14 @@ httpflow_new(struct event_base *base, int client_fd, int upstream_fd,
 	upstream_fd = -1;
 	if ((hf->idle = evtimer_new(base, idle_cb, hf)) == NULL)
 		goto fail;
+	if (hf->inject) {
+		if (inject_redactor_init(&hf->red, hf->binding) == -1 ||
+		    (hf->hold_timer = evtimer_new(base, hold_cb, hf)) == NULL)
+			goto fail;
+		hf->scratch_len = 2 * HF_CHUNK + hf->red.maxlen;
+		if ((hf->scratch = malloc(hf->scratch_len)) == NULL)
+			goto fail;
+	}
 	bufferevent_setcb(hf->cl, hf_client_read, hf_client_written,
 	    hf_client_event, hf);
 	bufferevent_setcb(hf->up, hf_upstream_read, hf_upstream_written,
@@ -426,6 +553,13 @@ httpflow_free(struct httpflow *hf)
 		return;
 	if (hf->idle != NULL)
 		event_free(hf->idle);
+	if (hf->hold_timer != NULL)
+		event_free(hf->hold_timer);
+	inject_redactor_fini(&hf->red);
+	if (hf->scratch != NULL) {
+		OPENSSL_cleanse(hf->scratch, hf->scratch_len);
+		free(hf->scratch);
+	}
 	if (hf->cl != NULL)
 		bufferevent_free(hf->cl);
 	if (hf->up != NULL)

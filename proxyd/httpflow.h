@@ -14,7 +14,8 @@
  * and must name the judged host and port, bodies are framed (length or
  * chunked) so no request slips through inside another, and a refused
  * request is answered only after the upstream's responses so far have
- * reached the client. Bounded buffers with backpressure both ways.
+ * reached the client. Bounded buffers with backpressure both ways. TRACE
+ * is refused on every request, not only the first.
  */
 
 struct event_base;
@@ -27,6 +28,8 @@ struct httpflow_cb {
 	/* The flow ended; the caller frees it. error: 0, or an errno. */
 	void (*done)(void *arg, uint64_t bytes_up, uint64_t bytes_down,
 	    int error);
+	/* A request left with the binding's credential (may be NULL). */
+	void (*injected)(void *arg);
 };
 
 struct httpflow_opts {
@@ -36,6 +39,10 @@ struct httpflow_opts {
 	const char *host;		/* judged canonical host (or literal) */
 	uint16_t port;
 	unsigned int idle_ms;
+	/* A bound host (inject.h): every request's credential fields are
+	 * stripped, and with inject (allow_http) the binding's is added. */
+	const struct ctl_binding *binding;	/* NULL: none; outlives the flow */
+	int inject;
 };
 
 /* Takes ownership of both fds, even on failure (NULL). */

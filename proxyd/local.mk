@@ -21,6 +21,9 @@ proxyd_libproxyd_a_SOURCES = \
 	proxyd/metrics.c proxyd/metrics.h \
 	proxyd/dns.c proxyd/dns.h \
 	proxyd/dnsserver.c proxyd/dnsserver.h \
+	proxyd/mint.c proxyd/mint.h \
+	proxyd/inject.c proxyd/inject.h \
+	proxyd/intercept.c proxyd/intercept.h \
 	proxyd/daemon.c proxyd/daemon.h
 
 PROXYD_LIBS = proxyd/libproxyd.a $(CARES_LIBS) $(LIBEVENT_OPENSSL_LIBS) \

@@ -31,7 +31,9 @@ static const char *const metrics_reasons[] = {
 	"blocked_range", "resolves_to_blocked", "unresolved_destination",
 	"host_port_mismatch", "ech_not_allowed", "resolve_failed",
 	"host_changed", "bad_request", "limit_exceeded", "sni_mismatch",
-	"method_not_allowed", "upstream_unreachable", "proxy_error", "other",
+	"method_not_allowed", "upstream_unreachable", "proxy_error",
+	"intercept_unavailable", "upstream_tls_invalid", "client_tls_failed",
+	"other",
 };
 static const char *const metrics_dirs[METRICS_DIR_N] = { "up", "down" };
 static const char *const metrics_dns_outcomes[METRICS_DNS_N] = {

@@ -10,6 +10,8 @@
 #include "proxyd/metrics.h"
 #include "proxyd/sessions.h"
 
+struct intercept_ctx;
+
 /*
  * What every worker shares: the live config (swapped whole on reload),
  * the session table and the event stream. Workers own everything else
@@ -28,6 +30,9 @@ struct server {
 	struct session_table *sessions;
 	struct events *events;
 	struct metrics *metrics;		/* NULL-safe: calls do nothing */
+	/* TLS interception for bound hosts; NULL without a CA (config), so
+	 * bound TLS hosts are refused. Fixed for the daemon's life. */
+	struct intercept_ctx *intercept;
 	atomic_uint conns;			/* live, all workers */
 	atomic_ullong conns_total;
 	atomic_ullong denied_total;

@@ -65,6 +65,72 @@ px_session_new_borrowed(const char *tenant, const struct cidr *source,
 	return s;
 }
 
+/* Frees what ctlmsg_decode() allocated for v; ctl_binding_clear() wipes
+ * each secret before its memory goes back. */
+static void
+bindings_free(struct ctl_binding *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		ctl_binding_clear(&v[i]);
+	free(v);
+}
+
+static void
+bpolicy_free(struct policy **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		policy_free(v[i]);
+	free(v);
+}
+
+int
+px_session_set_bindings(struct px_session *s, struct ctl_binding *v, size_t n)
+{
+	char err[256];
+	size_t i, j;
+
+	s->bindings = v;
+	s->nbindings = n;
+	if (n == 0)
+		return 0;
+	if ((s->bpolicy = calloc(n, sizeof(*s->bpolicy))) == NULL ||
+	    (s->bound = policy_new()) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((s->bpolicy[i] = policy_new()) == NULL)
+			return -1;
+		for (j = 0; j < v[i].nhosts; j++) {
+			if (policy_add(s->bpolicy[i], v[i].hosts[j],
+			    strlen(v[i].hosts[j]), err, sizeof(err)) == -1 ||
+			    policy_add(s->bound, v[i].hosts[j],
+			    strlen(v[i].hosts[j]), err, sizeof(err)) == -1) {
+				errno = EINVAL;
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+const struct ctl_binding *
+px_session_binding(const struct px_session *s, const char *canon_host,
+    uint16_t port)
+{
+	size_t i;
+
+	if (s == NULL || s->bound == NULL)
+		return NULL;
+	for (i = 0; i < s->nbindings; i++)
+		if (policy_check(s->bpolicy[i], canon_host, strlen(canon_host),
+		    port, NULL) == POLICY_ALLOW)
+			return &s->bindings[i];
+	return NULL;
+}
+
 void
 px_session_ref(struct px_session *s)
 {
@@ -80,6 +146,9 @@ px_session_unref(struct px_session *s)
 		s->release(s->release_arg);
 	else
 		policy_free(s->allow);
+	bpolicy_free(s->bpolicy, s->nbindings);
+	policy_free(s->bound);
+	bindings_free(s->bindings, s->nbindings);
 	resolved_free(&s->resolved);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

@@ -19,6 +19,11 @@ struct policy;
  * immutable once published except for its counters and its resolved
  * table; connections hold a reference, so removing or replacing a session
  * never pulls it from under a live connection.
+ *
+ * Service bindings (ctlmsg.h) come with sessiond's sessions: the secrets
+ * proxyd injects toward the bound hosts. They live here, in this process
+ * only, and are wiped when the session's last reference goes. A bound
+ * host is allowed for its session whatever the allow list says.
  */
 struct px_session {
 	atomic_uint refs;
@@ -32,6 +37,10 @@ struct px_session {
 	atomic_uint conns;			/* live connections */
 	pthread_mutex_t lock;			/* guards resolved */
 	struct resolved_table resolved;
+	struct ctl_binding *bindings;		/* owned; secrets wiped at the end */
+	size_t nbindings;
+	struct policy **bpolicy;		/* bindings[i]'s hosts */
+	struct policy *bound;			/* every binding's hosts; NULL: none */
 };
 
 struct session_table;
@@ -44,6 +53,16 @@ struct px_session *px_session_new(const char *id, const char *tenant,
 struct px_session *px_session_new_borrowed(const char *tenant,
     const struct cidr *source, struct policy *allow,
     uint32_t max_connections, void (*release)(void *), void *arg);
+/*
+ * Gives s the bindings (an array of n, as ctlmsg_decode() made it) before
+ * s is published; s owns them from now on, even when this fails (-1:
+ * out of memory, or a host pattern that does not parse).
+ */
+int px_session_set_bindings(struct px_session *s, struct ctl_binding *v,
+    size_t n);
+/* The first binding whose hosts allow canon_host on port, or NULL. */
+const struct ctl_binding *px_session_binding(const struct px_session *s,
+    const char *canon_host, uint16_t port);
 void px_session_ref(struct px_session *s);
 /* The one teardown: frees on the last reference. NULL is fine. */
 void px_session_unref(struct px_session *s);

@@ -12,7 +12,9 @@
 #include "common/log.h"
 #include "proxyd/conn.h"
 #include "proxyd/dnsserver.h"
+#include "proxyd/intercept.h"
 #include "proxyd/listen.h"
+#include "proxyd/mint.h"
 #include "proxyd/resolve.h"
 #include "proxyd/tls.h"
 #include "proxyd/worker.h"
@@ -114,6 +116,10 @@ worker_init(struct worker *w, struct server *srv, int index,
 	if (cfg->dns.n > 0 &&
 	    (w->dns = dnsserver_new(w, &cfg->dns, err, errlen)) == NULL)
 		goto fail;
+	/* One leaf cache per loop: minting never takes a lock. */
+	if (srv->intercept != NULL &&
+	    (w->mint = intercept_cache_new(srv->intercept, err, errlen)) == NULL)
+		goto fail;
 	if (index == 0) {
 		struct timeval tv = { 0, TICK_MS * 1000 };
 
@@ -208,6 +214,7 @@ worker_fini(struct worker *w)
 		conn_close_all(w);
 	dnsserver_free(w->dns);
 	w->dns = NULL;
+	mint_cache_free(w->mint);
 	for (i = 0; i < w->nlisteners; i++)
 		evconnlistener_free(w->listeners[i]);
 	w->nlisteners = 0;

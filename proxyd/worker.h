@@ -13,6 +13,7 @@ struct resolver;
 struct tls_hello;
 struct conn;
 struct dnsserver;
+struct mint_cache;
 
 /*
  * One event loop on one thread, with its own SO_REUSEPORT listeners, its
@@ -30,6 +31,7 @@ struct worker {
 	size_t nlisteners;
 	struct event *tick;			/* coalescing windows, on worker 0 */
 	struct dnsserver *dns;			/* NULL without dns_listen */
+	struct mint_cache *mint;		/* leaves; NULL without interception */
 	TAILQ_HEAD(, conn) conns;
 	unsigned int nconns;
 	int draining;

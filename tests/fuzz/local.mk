@@ -10,7 +10,7 @@ noinst_PROGRAMS += tests/fuzz/fuzz_ip tests/fuzz/fuzz_hostname \
 	tests/fuzz/fuzz_tls tests/fuzz/fuzz_http tests/fuzz/fuzz_config \
 	tests/fuzz/fuzz_ctlmsg tests/fuzz/fuzz_dns tests/fuzz/fuzz_request \
 	tests/fuzz/fuzz_sdconfig tests/fuzz/fuzz_dockerlog \
-	tests/fuzz/fuzz_vmframe
+	tests/fuzz/fuzz_vmframe tests/fuzz/fuzz_inject
 fuzz_ldflags = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_ip_LDFLAGS = $(fuzz_ldflags)
 tests_fuzz_fuzz_hostname_LDFLAGS = $(fuzz_ldflags)
@@ -26,13 +26,14 @@ tests_fuzz_fuzz_request_LDFLAGS = $(fuzz_ldflags)
 tests_fuzz_fuzz_sdconfig_LDFLAGS = $(fuzz_ldflags)
 tests_fuzz_fuzz_dockerlog_LDFLAGS = $(fuzz_ldflags)
 tests_fuzz_fuzz_vmframe_LDFLAGS = $(fuzz_ldflags)
+tests_fuzz_fuzz_inject_LDFLAGS = $(fuzz_ldflags)
 else
 replay_programs = tests/fuzz/replay_ip tests/fuzz/replay_hostname \
 	tests/fuzz/replay_audit tests/fuzz/replay_sniff tests/fuzz/replay_nflog \
 	tests/fuzz/replay_tls tests/fuzz/replay_http tests/fuzz/replay_config \
 	tests/fuzz/replay_ctlmsg tests/fuzz/replay_dns tests/fuzz/replay_request \
 	tests/fuzz/replay_sdconfig tests/fuzz/replay_dockerlog \
-	tests/fuzz/replay_vmframe
+	tests/fuzz/replay_vmframe tests/fuzz/replay_inject
 check_PROGRAMS += $(replay_programs)
 TESTS += $(replay_programs)
 UNIT_TESTS += $(replay_programs)
@@ -48,6 +49,7 @@ tests_fuzz_replay_ctlmsg_SOURCES = tests/fuzz/fuzz_ctlmsg.c tests/fuzz/replay.c
 tests_fuzz_replay_sdconfig_SOURCES = tests/fuzz/fuzz_sdconfig.c tests/fuzz/replay.c
 tests_fuzz_replay_dockerlog_SOURCES = tests/fuzz/fuzz_dockerlog.c tests/fuzz/replay.c
 tests_fuzz_replay_vmframe_SOURCES = tests/fuzz/fuzz_vmframe.c tests/fuzz/replay.c
+tests_fuzz_replay_inject_SOURCES = tests/fuzz/fuzz_inject.c tests/fuzz/replay.c
 tests_fuzz_replay_dns_SOURCES = tests/fuzz/fuzz_dns.c tests/fuzz/replay.c
 tests_fuzz_replay_request_SOURCES = tests/fuzz/fuzz_request.c tests/fuzz/replay.c
 endif

@@ -35,6 +35,8 @@ unit_programs = \
 	tests/unit/test_oci_bundle \
 	tests/unit/test_vmframe \
 	tests/unit/test_fcapi \
+	tests/unit/test_mint \
+	tests/unit/test_intercept \
 	tests/unit/test_httpc \
 	tests/unit/test_ctl_api \
 	tests/unit/test_ctl

@@ -157,6 +157,9 @@ test_defaults(void **state)
 	assert_string_equal(cfg->control_socket, "");
 	assert_string_equal(cfg->event_log, "");
 	assert_string_equal(cfg->user, "");
+	assert_string_equal(cfg->intercept_ca_cert, "");
+	assert_string_equal(cfg->intercept_ca_key, "");
+	assert_string_equal(cfg->upstream_ca, "");
 	assert_int_equal(cfg->exempt.n, 0);
 	assert_int_equal(cfg->nsources, 0);
 	assert_int_equal(cfg->limits.max_connections, 4096);
@@ -575,6 +578,39 @@ test_load(void **state)
 	assert_string_equal(err, "/tmp: not a regular file");
 }
 
+/* The interception CA goes in pairs; upstream_ca stands alone. */
+static void
+test_intercept(void **state)
+{
+	struct proxyd_config *cfg;
+
+	(void)state;
+	cfg = parse_ok(LISTEN "intercept_ca_cert /var/lib/enclave/ca.pem\n"
+	    "intercept_ca_key /var/lib/enclave/ca.key  # 0600, proxyd's\n"
+	    "upstream_ca /etc/enclave/lab-ca.pem\n");
+	assert_string_equal(cfg->intercept_ca_cert, "/var/lib/enclave/ca.pem");
+	assert_string_equal(cfg->intercept_ca_key, "/var/lib/enclave/ca.key");
+	assert_string_equal(cfg->upstream_ca, "/etc/enclave/lab-ca.pem");
+	config_free(cfg);
+	cfg = parse_ok(LISTEN "upstream_ca /etc/enclave/lab-ca.pem\n");
+	assert_string_equal(cfg->intercept_ca_cert, "");
+	config_free(cfg);
+
+	parse_err(LISTEN "intercept_ca_cert /ca.pem\n",
+	    "t.conf: intercept_ca_cert and intercept_ca_key go together");
+	parse_err(LISTEN "intercept_ca_key /ca.key\n",
+	    "t.conf: intercept_ca_cert and intercept_ca_key go together");
+	parse_err(LISTEN "intercept_ca_cert ca.pem\nintercept_ca_key /ca.key\n",
+	    "t.conf:2: intercept_ca_cert: must be an absolute path");
+	parse_err(LISTEN "intercept_ca_cert /a\nintercept_ca_key /b\n"
+	    "intercept_ca_key /c\n",
+	    "t.conf:4: duplicate intercept_ca_key (first on line 3)");
+	parse_err(LISTEN "upstream_ca\n",
+	    "t.conf:2: upstream_ca: expected 1 value, got 0");
+	parse_err(LISTEN "upstream_ca /a /b\n",
+	    "t.conf:2: upstream_ca: expected 1 value, got 2");
+}
+
 int
 main(void)
 {
@@ -592,6 +628,7 @@ main(void)
 		cmocka_unit_test(test_pattern_and_source_limits),
 		cmocka_unit_test(test_source_find),
 		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_intercept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

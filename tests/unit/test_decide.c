@@ -255,6 +255,43 @@ test_resolved_table_bounds(void **state)
 	resolved_free(&t);
 }
 
+/* A service binding's hosts are allowed for the session whatever its
+ * list says: never not_allowlisted, for names and for what we resolved. */
+static void
+test_bound_hosts(void **state)
+{
+	struct fixture *f = *state;
+	struct policy *bound = policy_new();
+	struct ip_addr a = addr("198.18.1.20");
+	struct decision d;
+	char err[128];
+
+	assert_int_equal(policy_add(bound, "git.test", 8, err, sizeof(err)), 0);
+	decide_name(&f->ctx, "git.test", 8, 443, &d);
+	assert_int_equal(d.reason, DECIDE_NOT_ALLOWLISTED);
+	assert_int_equal(resolved_add(&f->rt, "git.test", &a, 60,
+	    f->ctx.now_ms), 0);
+	decide_dest(&f->ctx, &a, 443, &d);
+	assert_int_equal(d.reason, DECIDE_UNRESOLVED_DESTINATION);
+
+	f->ctx.bound = bound;
+	decide_name(&f->ctx, "GIT.test.", 9, 443, &d);
+	assert_int_equal(d.reason, DECIDE_ALLOWED);
+	assert_true(d.need_resolve);
+	assert_string_equal(d.host, "git.test");
+	decide_dest(&f->ctx, &a, 443, &d);
+	assert_int_equal(d.reason, DECIDE_ALLOWED);
+	/* Only the bound name and ports; the allow list still works. */
+	decide_name(&f->ctx, "other.test", 10, 443, &d);
+	assert_int_equal(d.reason, DECIDE_NOT_ALLOWLISTED);
+	decide_name(&f->ctx, "git.test", 8, 22, &d);
+	assert_int_equal(d.reason, DECIDE_NOT_ALLOWLISTED);
+	decide_name(&f->ctx, "allowed.test", 12, 80, &d);
+	assert_int_equal(d.reason, DECIDE_ALLOWED);
+	f->ctx.bound = NULL;
+	policy_free(bound);
+}
+
 static void
 test_reason_names(void **state)
 {
@@ -267,6 +304,11 @@ test_reason_names(void **state)
 	assert_string_equal(decide_reason_name(DECIDE_SNI_MISMATCH), "sni_mismatch");
 	assert_string_equal(decide_reason_name(DECIDE_METHOD_NOT_ALLOWED), "method_not_allowed");
 	assert_string_equal(decide_reason_name(DECIDE_DNS_TYPE), "dns_type_refused");
+	assert_string_equal(decide_reason_name(DECIDE_INTERCEPT_UNAVAILABLE),
+	    "intercept_unavailable");
+	assert_string_equal(decide_reason_name(DECIDE_UPSTREAM_TLS_INVALID),
+	    "upstream_tls_invalid");
+	assert_string_equal(decide_reason_name(DECIDE_PROXY_ERROR), "proxy_error");
 	assert_string_equal(decide_reason_name((enum decide_reason)99), "unknown");
 }
 
@@ -279,6 +321,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_private_literals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_literal_needs_our_resolution, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_addrs_pick_allowed_prefer_original, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bound_hosts, setup, teardown),
 		cmocka_unit_test(test_resolved_table_bounds),
 		cmocka_unit_test(test_reason_names),
 	};

@@ -126,6 +126,8 @@ test_decision_mapping(void **state)
 		"host_port_mismatch", "ech_not_allowed", "resolve_failed",
 		"host_changed", "bad_request", "limit_exceeded", "sni_mismatch",
 		"method_not_allowed", "upstream_unreachable", "proxy_error",
+		"intercept_unavailable", "upstream_tls_invalid",
+		"client_tls_failed",
 	};
 	struct metrics *m;
 	char key[256], *text;

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -208,6 +209,71 @@ test_concurrent_lookups(void **state)
 	session_table_free(t);
 }
 
+/* A binding as ctlmsg_decode() builds one: everything on the heap. */
+static void
+mk_binding(struct ctl_binding *b, const char *name, const char *hosts,
+    const char *secret)
+{
+	struct policy *p = policy_new();
+	char err[128], *copy = strdup(hosts), *h, *save = NULL;
+
+	assert_non_null(copy);
+	memset(b, 0, sizeof(*b));
+	snprintf(b->name, sizeof(b->name), "%s", name);
+	for (h = strtok_r(copy, " ", &save); h != NULL;
+	    h = strtok_r(NULL, " ", &save))
+		assert_int_equal(policy_add(p, h, strlen(h), err, sizeof(err)), 0);
+	assert_int_equal(policy_patterns(p, &b->hosts, &b->nhosts), 0);
+	policy_free(p);
+	free(copy);
+	b->secret = strdup(secret);
+}
+
+static void
+test_bindings(void **state)
+{
+	struct px_session *s = mk("ses_b", "198.19.0.9", "pypi.org");
+	struct ctl_binding *v = calloc(2, sizeof(*v));
+	const struct ctl_binding *b;
+
+	(void)state;
+	assert_null(px_session_binding(s, "api.test", 443));
+	mk_binding(&v[0], "api", "api.test *.api.test:8443", "s3cret-one");
+	mk_binding(&v[1], "github", "git.test api.test", "s3cret-two");
+	assert_int_equal(px_session_set_bindings(s, v, 2), 0);
+	/* First binding that names the host wins; ports as in allow. */
+	b = px_session_binding(s, "api.test", 443);
+	assert_non_null(b);
+	assert_string_equal(b->name, "api");
+	assert_string_equal(px_session_binding(s, "git.test", 80)->name, "github");
+	assert_string_equal(px_session_binding(s, "x.api.test", 8443)->name, "api");
+	assert_null(px_session_binding(s, "x.api.test", 443));
+	assert_null(px_session_binding(s, "api.test", 22));
+	assert_null(px_session_binding(s, "pypi.org", 443));
+	/* The bound hosts are allowed for the session on top of its list. */
+	assert_int_equal(policy_check(s->bound, "git.test", 8, 443, NULL),
+	    POLICY_ALLOW);
+	assert_int_equal(policy_check(s->allow, "git.test", 8, 443, NULL),
+	    POLICY_DENY_NOT_ALLOWED);
+	px_session_unref(s);	/* frees and wipes them (ASan sees leaks) */
+
+	/* A host that is no pattern: refused, and still owned and freed. */
+	s = mk("ses_c", "198.19.0.10", "pypi.org");
+	v = calloc(1, sizeof(*v));
+	mk_binding(&v[0], "api", "api.test", "s3cret");
+	free(v[0].hosts[0]);
+	v[0].hosts[0] = strdup("*.");
+	assert_int_equal(px_session_set_bindings(s, v, 1), -1);
+	assert_int_equal(errno, EINVAL);
+	px_session_unref(s);
+
+	/* None at all is fine. */
+	s = mk("ses_d", "198.19.0.11", "pypi.org");
+	assert_int_equal(px_session_set_bindings(s, NULL, 0), 0);
+	assert_null(px_session_binding(s, "api.test", 443));
+	px_session_unref(s);
+}
+
 int
 main(void)
 {
@@ -217,6 +283,7 @@ main(void)
 		cmocka_unit_test(test_update_keeps_live_reference),
 		cmocka_unit_test(test_config_sources_first_match),
 		cmocka_unit_test(test_concurrent_lookups),
+		cmocka_unit_test(test_bindings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
