@@ -13,7 +13,9 @@ lab_tests = \
 	tests/lab/sessiond.sh \
 	tests/lab/parity.sh \
 	tests/lab/docker.sh \
-	tests/lab/microvm.sh
+	tests/lab/microvm.sh \
+	tests/lab/intercept.sh \
+	tests/lab/bindings.sh
 TESTS += $(lab_tests)
 check_PROGRAMS += tests/lab/netns-tool tests/lab/rules-tool tests/lab/nflog-tool \
 	tests/lab/sandbox-tool
