@@ -524,7 +524,12 @@ workload_exec(const struct vmframe_guest *g, const char *interp,
 		(char *)"HOME=/workspace", (char *)"LANG=C.UTF-8",
 		(char *)"TMPDIR=/tmp", (char *)"PYTHONDONTWRITEBYTECODE=1",
 		(char *)"ENCLAVE_RESULT_FD=3", (char *)"PYTHONPATH=/opt/enclave",
-		(char *)"NODE_PATH=/opt/enclave", NULL,
+		(char *)"NODE_PATH=/opt/enclave",
+		(char *)"SSL_CERT_FILE=/opt/enclave/ca-bundle.pem",
+		(char *)"REQUESTS_CA_BUNDLE=/opt/enclave/ca-bundle.pem",
+		(char *)"NODE_EXTRA_CA_CERTS=/opt/enclave/ca-bundle.pem",
+		(char *)"GIT_SSL_CAINFO=/opt/enclave/ca-bundle.pem",
+		(char *)"CURL_CA_BUNDLE=/opt/enclave/ca-bundle.pem", NULL,
 	};
 	char path[128], self[24];
 	struct rlimit rl;

@@ -25,7 +25,7 @@ if [ ! -x "$CTL" ]; then
 	echo "not ok 1 - $CTL built (make check builds it)"
 	exit 1
 fi
-tap_plan 19
+tap_plan 21
 
 NAME=b$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 T=$(mktemp -d /tmp/enclave-bindings-test.XXXXXX)
@@ -93,6 +93,15 @@ run noclone sh '[]' 'cd /workspace && git clone -q https://git.test/repo.git 2>&
 is "git clone without the binding: refused by the proxy (not allowlisted)" "1 0" \
 	"$(field noclone 'int("rc=128" in d["stdout"])') $(grep -c -F -- "$GIT_TOKEN" "$T/noclone.json")"
 
+python3 -c 'import json
+print(json.dumps({"language":"sh","code":"cd /workspace && GIT_SSL_NO_VERIFY=1 GIT_TERMINAL_PROMPT=0 git clone -q https://git.test/repo.git 2>&1; echo rc=$?",
+  "egress":{"allow":["git.test"]},"wait":True}))' >"$T/req"
+api POST /v1/sessions "$T/req" >/dev/null
+# Not intercepted, so the sandbox meets git.test's own certificate, from
+# the lab's CA, which stands in for a public root the sandbox would trust.
+is "git.test allowed but not bound: the server itself refuses (401), no token was added" "1 1" \
+	"$(js 'int("rc=128" in d["stdout"])') $(grep -c 'info/refs?service=git-upload-pack HTTP/1.1" 401' "$D/access.log" | sed 's/^[1-9][0-9]*$/1/')"
+
 # --- api.test with the api binding -----------------------------------------
 run curl sh '["api"]' 'echo "whoami: $(curl -s -w " %{http_code}" https://api.test/v1/whoami | tr -d "\n")"
 echo "echo: $(curl -s -H "Authorization: Bearer stolen-guess" -H "X-Api-Key: mine" https://api.test/echo | tr -d "\n")"
@@ -145,6 +154,24 @@ f = s.recv(2 + len(msg))
 print(head.split(b"\r\n")[0].decode(), f[2:].decode())'
 is "a WebSocket upgrade switches to a two-way relay" "HTTP/1.1 101 Switching Protocols hello-ws" \
 	"$(field ws 'd["stdout"].strip()')"
+
+# --- the same binding on every backend this appliance can run -------------
+api GET /v1/backends >/dev/null
+mapfile -t BACKENDS < <(js '"\n".join(b["name"] for b in d["backends"] if b["available"])' | sed '/^$/d')
+good=""
+for b in "${BACKENDS[@]}"; do
+	python3 -c 'import json,sys
+print(json.dumps({"language":"sh","backend":sys.argv[1],"bindings":["api"],
+  "code":"curl -s -o /dev/null -w %{http_code} https://api.test/v1/whoami","limits":{"timeout_ms":60000},"wait":True}))' "$b" >"$T/req"
+	api POST /v1/sessions "$T/req" >/dev/null
+	if [ "$(js 'd["stdout"]')" = 200 ] && ! grep -q -F -- "$API_KEY" "$T/body"; then
+		good="$good $b"
+	else
+		tap_diag "$b: $(head -c 400 "$T/body")"
+	fi
+done
+is "every available backend trusts the interception and gets the credential injected:${good}" \
+	"${BACKENDS[*]}" "$(echo $good)"
 
 # --- no secret anywhere public -----------------------------------------------
 leak=0
