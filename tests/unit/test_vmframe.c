@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "common/file.h"
+#include "sessiond/sandbox_plan.h"
 #include "sessiond/vmframe.h"
 
 /* ---- frames ---- */
@@ -549,6 +551,33 @@ test_cpio(void **state)
 	vmframe_cpio_free(&c);
 }
 
+/* The guest init keeps its own copy of the sandbox environment (it is a
+ * static program without sessiond's libraries): every variable the
+ * namespace sandbox gets must be in it, or the backends drift apart. */
+static void
+test_guest_env_matches_plan(void **state)
+{
+	const char *top = getenv("abs_top_srcdir");
+	char *envp[SANDBOX_ENV_MAX], buf[SANDBOX_ENV_BUF], path[4096];
+	char err[256], quoted[SANDBOX_ENV_BUF + 3], *text;
+	size_t len, i;
+
+	(void)state;
+	if (top == NULL)
+		skip();
+	snprintf(path, sizeof(path), "%s/contrib/microvm-init.c", top);
+	assert_int_equal(file_read_bounded(path, 1 << 20, &text, &len, err,
+	    sizeof(err)), 0);
+	text[len < (1u << 20) ? len : (1u << 20)] = '\0';
+	sandbox_plan_env(envp, buf, 1, 1);
+	for (i = 0; envp[i] != NULL; i++) {
+		snprintf(quoted, sizeof(quoted), "\"%s\"", envp[i]);
+		if (strstr(text, quoted) == NULL)
+			fail_msg("contrib/microvm-init.c lacks %s", quoted);
+	}
+	free(text);
+}
+
 int
 main(void)
 {
@@ -565,6 +594,7 @@ main(void)
 		cmocka_unit_test(test_guest_parse_errors),
 		cmocka_unit_test(test_lang),
 		cmocka_unit_test(test_cpio),
+		cmocka_unit_test(test_guest_env_matches_plan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
