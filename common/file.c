@@ -35,7 +35,7 @@ file_read_bounded(const char *path, size_t max, char **buf, size_t *len,
 		goto fail;
 	}
 	/* One byte more than allowed, so a file that grew is still caught. */
-	if ((b = malloc(max + 1)) == NULL) {
+	if ((b = malloc(max + 2)) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto fail;
 	}
@@ -53,6 +53,7 @@ file_read_bounded(const char *path, size_t max, char **buf, size_t *len,
 		n += (size_t)r;
 	}
 	close(fd);
+	b[n] = '\0';
 	*buf = b;
 	*len = n;
 	return 0;

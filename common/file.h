@@ -7,7 +7,8 @@
 /*
  * Read the regular file at path into *buf (malloc'd; free()), at most
  * max + 1 bytes: a length of max + 1 tells the caller the file is over
- * its limit, so the parser can say so with its own words. 0, or -1 with
+ * its limit, so the parser can say so with its own words. A NUL follows
+ * the bytes (the file itself may hold NULs: go by *len). 0, or -1 with
  * err "cannot open PATH: …", "PATH: not a regular file", "cannot read
  * PATH: …" and *buf NULL.
  */

@@ -655,10 +655,12 @@ out:
 static char *
 binding_secret(const struct sdconfig_binding *b, char *err, size_t errlen)
 {
-	char *buf = NULL, *sec;
-	size_t len, i;
+	char *buf = NULL, *sec = NULL;
+	size_t len, got, i;
 	const char *v;
 
+	/* buf is not a C string (a file's bytes): everything below goes by
+	 * len, and got is what to wipe. */
 	if (b->secret_file != NULL) {
 		if (file_read_bounded(b->secret_file, CTL_SECRET_MAX + 2, &buf,
 		    &len, err, errlen) == -1)
@@ -675,6 +677,7 @@ binding_secret(const struct sdconfig_binding *b, char *err, size_t errlen)
 		}
 		len = strlen(buf);
 	}
+	got = len;
 	if (len > 0 && buf[len - 1] == '\n')
 		len--;
 	if (len > 0 && buf[len - 1] == '\r')
@@ -682,16 +685,12 @@ binding_secret(const struct sdconfig_binding *b, char *err, size_t errlen)
 	for (i = 0; i < len; i++)
 		if ((unsigned char)buf[i] < 0x21 || (unsigned char)buf[i] > 0x7e)
 			break;
-	if (len == 0 || len > CTL_SECRET_MAX || i < len) {
+	if (len == 0 || len > CTL_SECRET_MAX || i < len)
 		err_set(err, errlen, "binding %s: the secret must be 1..%d "
 		    "visible ASCII characters", b->name, CTL_SECRET_MAX);
-		explicit_bzero(buf, strlen(buf));
-		free(buf);
-		return NULL;
-	}
-	if ((sec = strndup(buf, len)) == NULL)
+	else if ((sec = strndup(buf, len)) == NULL)
 		err_set(err, errlen, "out of memory");
-	explicit_bzero(buf, strlen(buf));
+	explicit_bzero(buf, got);
 	free(buf);
 	return sec;
 }
