@@ -17,6 +17,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
+LAB_BACKEND=docker
 
 top_build=${abs_top_builddir:-$(cd "$here/../.." && pwd)}
 top_src=${abs_top_srcdir:-$(cd "$here/../.." && pwd)}
@@ -85,11 +86,6 @@ DD=${SOCK%/*}
 DPID=$(cat "$D/dockerd.pid" 2>/dev/null)
 
 tap_plan 41
-is() {
-	if [ "$2" = "$3" ]; then ok "$1"; else
-		not_ok "$1"; tap_diag "want: $2"; tap_diag "got:  $3"
-	fi
-}
 is "dockerd runs, as the pid in its pidfile, and answers /_ping" "$DPID OK" \
 	"$(cat "$DD/docker.pid" 2>/dev/null) $(curl -s --max-time 5 --unix-socket "$SOCK" http://docker/_ping)"
 is "the lab and its dockerd made no interface in the root netns" "$links_before" \
@@ -103,25 +99,6 @@ is "dockerd keeps its identity key in its own directory, not /etc/docker" "${key
 # dapi METHOD PATH: the engine's API, answer on stdout.
 dapi() { curl -s --max-time 10 --unix-socket "$SOCK" -X "$1" "http://docker/v1.41$2"; }
 
-# --- sessiond ---------------------------------------------------------------
-api() {
-	local out m=$1 p=$2 b=${3:-}
-	out=$(curl -s -w '\n%{http_code}' --max-time 60 --unix-socket "$S" \
-		-X "$m" ${b:+--data-binary "@$b"} "http://sessiond$p")
-	printf '%s' "${out%$'\n'*}" >"$T/body"
-	echo "${out##*$'\n'}"
-}
-js() { python3 -c 'import json,sys; d=json.load(open(sys.argv[2])); print(eval(sys.argv[1]))' "$1" "${2:-$T/body}"; }
-# body LANG CODE [LIMITS] [EXTRA]: a docker request in $T/req.
-body() {
-	python3 -c 'import json,sys
-b={"language":sys.argv[1],"code":sys.argv[2],"backend":"docker","egress":{"allow":["allowed.test"]},"wait":True}
-if sys.argv[3]: b["limits"]=json.loads(sys.argv[3])
-if sys.argv[4]: b.update(json.loads(sys.argv[4]))
-print(json.dumps(b))' "$1" "$2" "${3:-}" "${4:-}" >"$T/req"
-}
-run() { body "$@"; api POST /v1/sessions "$T/req" >"$T/status"; cp "$T/body" "$T/last"; }
-types() { api GET "/v1/sessions/$1/audit" >/dev/null; js '",".join(e["type"] for e in d["events"])'; }
 # Containers of this appliance, by its label.
 ours() {
 	dapi GET "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22enclave.prefix%3D$NAME%22%5D%7D" |

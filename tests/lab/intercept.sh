@@ -139,11 +139,6 @@ for line in open(path):
 print(n)
 PY
 }
-is() {
-	if [ "$2" = "$3" ]; then ok "$1"; else
-		not_ok "$1"; tap_diag "want: $2"; tap_diag "got:  $3"
-	fi
-}
 s1() { lab_exec "$S1" "$@"; }
 ICURL=(curl -sS --max-time 10 --cacert "$IC/ca.pem")
 

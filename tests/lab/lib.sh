@@ -99,6 +99,13 @@ tap_check() {
 	return "$st"
 }
 
+# is DESC WANT GOT: ok when GOT is exactly WANT; both shown otherwise.
+is() {
+	if [ "$2" = "$3" ]; then ok "$1"; else
+		not_ok "$1"; tap_diag "want: $2"; tap_diag "got:  $3"
+	fi
+}
+
 tap_skip() { _TAP_N=$((_TAP_N + 1)); echo "ok $_TAP_N - $1 # SKIP ${2:-}"; }
 tap_skip_all() { echo "1..0 # SKIP $*"; }
 tap_bail() { echo "Bail out! $*"; exit 1; }
@@ -112,6 +119,48 @@ tap_done() {
 	fi
 	[ "$_TAP_FAILED" -eq 0 ]
 }
+
+# ---------------------------------------------------------------------------
+# Appliance tests: a lab from `enclavectl lab up`, driven over sessiond's
+# API. Set S (the API socket) and T (a scratch directory) first; a test may
+# set LAB_BACKEND to send every session to one backend.
+# ---------------------------------------------------------------------------
+
+# api [--uid N] METHOD PATH [BODYFILE]: the status on stdout, the body in
+# $T/body. With --uid the request comes from that uid (tenancy); its curl
+# cannot write in $T, so the body comes back through stdout.
+api() {
+	local as=() out
+	if [ "$1" = --uid ]; then
+		as=(setpriv --reuid "$2" --regid "$2" --clear-groups); shift 2
+	fi
+	local m=$1 p=$2 b=${3:-}
+	out=$("${as[@]}" curl -s -w '\n%{http_code}' --max-time 120 \
+		--unix-socket "$S" -X "$m" ${b:+--data-binary "@$b"} "http://sessiond$p")
+	printf '%s' "${out%$'\n'*}" >"$T/body"
+	echo "${out##*$'\n'}"
+}
+# js EXPR [FILE]: a Python expression over d, the JSON in FILE ($T/body).
+js() {
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[2])); print(eval(sys.argv[1]))' \
+		"$1" "${2:-$T/body}"
+}
+# body LANG CODE [LIMITS] [EXTRA]: a session request in ${REQ:-$T/req},
+# allowing allowed.test and waiting for the end; LIMITS and EXTRA are JSON
+# objects.
+body() {
+	python3 -c 'import json,sys
+b={"language":sys.argv[1],"code":sys.argv[2],"egress":{"allow":["allowed.test"]},"wait":True}
+if sys.argv[5]: b["backend"]=sys.argv[5]
+if sys.argv[3]: b["limits"]=json.loads(sys.argv[3])
+if sys.argv[4]: b.update(json.loads(sys.argv[4]))
+print(json.dumps(b))' "$1" "$2" "${3:-}" "${4:-}" "${LAB_BACKEND:-}" >"${REQ:-$T/req}"
+}
+# run LANG CODE [LIMITS] [EXTRA]: POST it; status in $T/status, the session
+# in $T/last.
+run() { body "$@"; api POST /v1/sessions "$T/req" >"$T/status"; cp "$T/body" "$T/last"; }
+# types ID: the session's audit event types, comma-separated.
+types() { api GET "/v1/sessions/$1/audit" >/dev/null; js '",".join(e["type"] for e in d["events"])'; }
 
 # lab_preflight: not root -> "1..0 # SKIP" and exit 0; root but a tool
 # missing -> a failing TAP test and exit 1. Call before tap_plan.

@@ -15,6 +15,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
+LAB_BACKEND=microvm
 
 top_build=${abs_top_builddir:-$(cd "$here/../.." && pwd)}
 top_src=${abs_top_srcdir:-$(cd "$here/../.." && pwd)}
@@ -63,31 +64,6 @@ S=$(val ENCLAVE_SOCKET)
 D=$(val ENCLAVE_LAB_DIR)
 tap_check "lab up prints the socket and lab dir" test -S "$S" -a -d "$D"
 
-is() {
-	if [ "$2" = "$3" ]; then ok "$1"; else
-		not_ok "$1"; tap_diag "want: $2"; tap_diag "got:  $3"
-	fi
-}
-# api METHOD PATH [BODYFILE]: status on stdout, body in $T/body.
-api() {
-	local m=$1 p=$2 b=${3:-} out
-	out=$(curl -s -w '\n%{http_code}' --max-time 90 --unix-socket "$S" \
-		-X "$m" ${b:+--data-binary "@$b"} "http://sessiond$p")
-	printf '%s' "${out%$'\n'*}" >"$T/body"
-	echo "${out##*$'\n'}"
-}
-js() { python3 -c 'import json,sys; d=json.load(open(sys.argv[2])); print(eval(sys.argv[1]))' "$1" "${2:-$T/body}"; }
-# body LANG CODE [LIMITS] [EXTRA]: a microvm request in FILE ($T/req).
-body() {
-	python3 -c 'import json,sys
-b={"language":sys.argv[1],"code":sys.argv[2],"backend":"microvm",
-   "egress":{"allow":["allowed.test"]},"wait":True}
-if sys.argv[3]: b["limits"]=json.loads(sys.argv[3])
-if sys.argv[4]: b.update(json.loads(sys.argv[4]))
-print(json.dumps(b))' "$1" "$2" "${3:-}" "${4:-}" >"${REQ:-$T/req}"
-}
-run() { body "$@"; api POST /v1/sessions "$T/req" >"$T/status"; cp "$T/body" "$T/last"; }
-types() { api GET "/v1/sessions/$1/audit" >/dev/null; js '",".join(e["type"] for e in d["events"])'; }
 # Our sessiond's child processes that are QEMU: none once sessions end.
 sessiond_pid() { sed -n 's/.*sessiond pid \([0-9]*\).*/\1/p' "$T/up.err" | tail -1; }
 qemus() {

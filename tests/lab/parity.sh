@@ -50,14 +50,6 @@ if ! "$CTL" lab up --name "$NAME" --docker --sessiond-conf-extra "$T/extra.conf"
 fi
 S=$(sed -n 's/^ENCLAVE_SOCKET=//p' "$T/up.out")
 
-api() {
-	local out
-	out=$(curl -s -w '\n%{http_code}' --max-time 120 --unix-socket "$S" \
-		-X "$1" ${3:+--data-binary "@$3"} "http://sessiond$2")
-	printf '%s' "${out%$'\n'*}" >"$T/body"
-	echo "${out##*$'\n'}"
-}
-js() { python3 -c 'import json,sys; d=json.load(open(sys.argv[2])); print(eval(sys.argv[1]))' "$1" "${2:-$T/body}"; }
 
 api GET /v1/backends >/dev/null
 mapfile -t AVAIL < <(js '"\n".join(b["name"] for b in d["backends"] if b["available"])' | sed '/^$/d')

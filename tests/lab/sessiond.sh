@@ -63,35 +63,6 @@ LNS=${NAME}lab
 tap_check "lab up prints the socket, lab dir and TCP listener" \
 	test -S "$S" -a -d "$D" -a -n "$URL" -a -n "$KEY"
 
-# is DESC WANT GOT: ok when GOT is exactly WANT; both shown otherwise.
-is() {
-	if [ "$2" = "$3" ]; then ok "$1"; else
-		not_ok "$1"; tap_diag "want: $2"; tap_diag "got:  $3"
-	fi
-}
-# api [--uid N] METHOD PATH [BODYFILE]: status on stdout, body in $T/body.
-api() {
-	local as=() out
-	if [ "$1" = --uid ]; then as=(setpriv --reuid "$2" --regid "$2" --clear-groups); shift 2; fi
-	local m=$1 p=$2 b=${3:-}
-	# The body comes back on stdout (a tenant's curl cannot write in $T).
-	out=$("${as[@]}" curl -s -w '\n%{http_code}' --max-time 60 \
-		--unix-socket "$S" -X "$m" ${b:+--data-binary "@$b"} "http://sessiond$p")
-	printf '%s' "${out%$'\n'*}" >"$T/body"
-	echo "${out##*$'\n'}"
-}
-# js EXPR [FILE]: a python expression over d = the JSON in FILE ($T/body).
-js() { python3 -c 'import json,sys; d=json.load(open(sys.argv[2])); print(eval(sys.argv[1]))' "$1" "${2:-$T/body}"; }
-# body LANG CODE [LIMITS] [EXTRA]: a request body in $T/req.
-body() {
-	python3 -c 'import json,sys
-b={"language":sys.argv[1],"code":sys.argv[2],"egress":{"allow":["allowed.test"]},"wait":True}
-if sys.argv[3]: b["limits"]=json.loads(sys.argv[3])
-if sys.argv[4]: b.update(json.loads(sys.argv[4]))
-print(json.dumps(b))' "$1" "$2" "${3:-}" "${4:-}" >"$T/req"
-}
-run() { body "$@"; api POST /v1/sessions "$T/req" >"$T/status"; cp "$T/body" "$T/last"; }
-types() { api GET "/v1/sessions/$1/audit" >/dev/null; js '",".join(e["type"] for e in d["events"])'; }
 
 # --- basics ------------------------------------------------------------
 is "health is 200 with proxyd connected" "200 True" \
