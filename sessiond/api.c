@@ -279,8 +279,17 @@ post_session(struct sessiond *sd, struct evhttp_request *req,
 		    c->tenant, sd->cfg->max_sessions_per_tenant);
 		goto out;
 	}
+	if (!sessiond_audit_ready(sd)) {
+		reply_error(req, 503, "audit_unavailable", "the audit log cannot "
+		    "be written; no session runs unaudited (see sessiond's log)");
+		goto out;
+	}
 	if ((s = session_start(sd, c->tenant, &r, err, sizeof(err))) == NULL) {
-		reply_error(req, 500, "internal", "%s", err);
+		if (!sd->audit_ok)
+			reply_error(req, 503, "audit_unavailable", "%s; no session "
+			    "runs unaudited (see sessiond's log)", err);
+		else
+			reply_error(req, 500, "internal", "%s", err);
 		goto out;
 	}
 	if (s->req.wait && !phase_is_terminal(s->phase) &&
@@ -345,7 +354,7 @@ get_session_audit(struct sessiond *sd, struct evhttp_request *req,
 		reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	if (audit_flush(sd->audit) == -1)
+	if (sd->audit != NULL && audit_flush(sd->audit) == -1)
 		log_warnx("audit: flush: %s", audit_error(sd->audit));
 	if (audit_read(sd->audit_path, 0, audit_filter_cb, &f, &res) == -1 &&
 	    res.bad_line != 0) {
@@ -403,7 +412,8 @@ get_global_audit(struct sessiond *sd, struct evhttp_request *req,
 		}
 	}
 	evhttp_clear_headers(&q);
-	(void)audit_flush(sd->audit);
+	if (sd->audit != NULL)
+		(void)audit_flush(sd->audit);
 	if (raw) {
 		struct evbuffer *b = evbuffer_new();
 		FILE *fp = fopen(sd->audit_path, "re");
@@ -511,7 +521,7 @@ get_rules(struct sessiond *sd, struct evhttp_request *req)
 static void
 get_health(struct sessiond *sd, struct evhttp_request *req)
 {
-	bool proxy = sd->proxy != NULL, audit = sd->audit_errors == 0;
+	bool proxy = sd->proxy != NULL, audit = sd->audit_ok;
 
 	reply_json(req, proxy && audit ? 200 : 503,
 	    json_pack("{s:b, s:b, s:b, s:I, s:I}", "ok", proxy && audit,

@@ -38,19 +38,53 @@
 #define SHUTDOWN_GRACE_S	15
 #define PROXY_RETRY_S		1
 
-void
+int
 sessiond_audit(struct sessiond *sd, const struct session *s,
     const char *type, json_t *data)
 {
+	int rc = 0;
+
 	if (data == NULL)
 		data = json_object();
-	if (data == NULL || audit_write(sd->audit, s ? s->id : "",
-	    s ? s->tenant : "", type, data, NULL) == -1) {
+	if (data == NULL || sd->audit == NULL || audit_write(sd->audit,
+	    s ? s->id : "", s ? s->tenant : "", type, data, NULL) == -1) {
 		sd->audit_errors++;
+		sd->audit_ok = false;
 		log_warnx("audit: %s %s: %s", s ? s->id : "-", type,
-		    data ? audit_error(sd->audit) : "out of memory");
+		    data == NULL ? "out of memory" : sd->audit == NULL ?
+		    "the log is closed" : audit_error(sd->audit));
+		rc = -1;
+		/* Fail closed: a session whose decisions cannot be recorded
+		 * does not go on running. */
+		if (s != NULL && !phase_is_terminal(s->phase))
+			session_kill((struct session *)s);
 	}
 	json_decref(data);
+	return rc;
+}
+
+int
+sessiond_audit_ready(struct sessiond *sd)
+{
+	char err[512];
+
+	if (sd->audit_ok)
+		return 1;
+	/* The log refuses appends once one failed (its tail is unknown);
+	 * reopening verifies the chain again and finds the true tail. Our
+	 * own handle holds the writer's lock, so it goes first. */
+	if (sd->audit != NULL) {
+		audit_close(sd->audit);
+		sd->audit = NULL;
+	}
+	if ((sd->audit = audit_open(sd->audit_path, err, sizeof(err))) ==
+	    NULL) {
+		log_warnx("audit: still unavailable: %s", err);
+		return 0;
+	}
+	sd->audit_ok = true;
+	log_info("audit: log %s is writable again", sd->audit_path);
+	return 1;
 }
 
 struct session *
@@ -573,6 +607,7 @@ sessiond_init(struct sessiond *sd, struct sdconfig *cfg, char *err,
 		return err_set(err, errlen, "mkdir %s: %s", dir, strerror(errno));
 	if ((sd->audit = audit_open(cfg->audit_log, err, errlen)) == NULL)
 		return -1;
+	sd->audit_ok = true;
 	snprintf(sd->state_dir, sizeof(sd->state_dir), "%s/sessions",
 	    cfg->state_dir);
 	if (mkdirs(sd->state_dir, 0700) == -1)

@@ -932,7 +932,17 @@ session_start(struct sessiond *sd, const char *tenant,
 	TAILQ_INSERT_TAIL(&sd->sessions, s, entry);
 	sd->live++;
 	sd->sessions_started++;
-	sessiond_audit(sd, s, "session_created", created_data(s));
+	if (sessiond_audit(sd, s, "session_created", created_data(s)) == -1) {
+		/* Never started: nothing to undo but the record. */
+		TAILQ_REMOVE(&sd->sessions, s, entry);
+		sd->live--;
+		sd->sessions_started--;
+		*req = s->req;
+		memset(&s->req, 0, sizeof(s->req));
+		session_free(s);
+		err_set(err, errlen, "the audit log is unavailable");
+		return NULL;
+	}
 
 	set_phase(s, PHASE_STARTING);
 	if ((s->be = backend_find(s->backend)) == NULL) {

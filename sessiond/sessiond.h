@@ -63,17 +63,20 @@ struct sessiond {
 	uint64_t		 sessions_started;
 	uint64_t		 sessions_failed;
 	uint64_t		 audit_errors;
+	bool			 audit_ok;	/* false after a failed append */
 	uint64_t		 nflog_unmatched;
 };
 
 /*
  * Append one audit event for s (NULL: a daemon-level event) and take the
- * reference to data (NULL: {}). An append that fails is logged and
- * counted: the session goes on, since its state is in the kernel either
- * way, but /v1/health reports it.
+ * reference to data (NULL: {}). 0, or -1 when it could not be written:
+ * then the log is marked unavailable (new sessions are refused, health
+ * says 503) and s, if still running, is killed: nothing runs unaudited.
  */
-void sessiond_audit(struct sessiond *sd, const struct session *s,
+int sessiond_audit(struct sessiond *sd, const struct session *s,
     const char *type, json_t *data);
+/* 1 when the audit log takes appends (reopening it after a failure). */
+int sessiond_audit_ready(struct sessiond *sd);
 
 struct session *sessiond_find(struct sessiond *sd, const char *id);
 /* The live session whose nft mark is mark, or NULL. */

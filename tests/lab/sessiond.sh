@@ -28,7 +28,7 @@ for f in "$CTL" "$SESSIOND"; do
 		exit 1
 	fi
 done
-tap_plan 75
+tap_plan 80
 
 NAME=s$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 T=$(mktemp -d /tmp/enclave-sessiond-test.XXXXXX)
@@ -36,6 +36,10 @@ chmod 0755 "$T"
 UID_B=$((310000 + RANDOM))	# tenant "other": a uid no host process uses
 UID_X=$((UID_B + 1))		# mapped to no tenant at all
 cleanup() {
+	[ -n "${SMALL_PID:-}" ] && kill -KILL "$SMALL_PID" 2>/dev/null
+	# The full-disk check binds a tiny tmpfs's file over the audit log.
+	[ -n "${D:-}" ] && umount "$D/audit.log" 2>/dev/null
+	[ -n "${T:-}" ] && umount "$T/small" 2>/dev/null
 	"$CTL" lab down "$NAME" >/dev/null 2>&1
 	rm -rf -- "$T"
 }
@@ -352,5 +356,52 @@ is "SIGTERM: nothing left behind" "" \
 # With --enable-asan/--enable-ubsan the daemon's report lands in its log.
 is "no sanitizer report in sessiond's log" "" \
 	"$(grep -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$D/sessiond.log" | head -5)"
+
+# --- the audit log's disk is full: fail closed ------------------------------
+# A tmpfs just big enough for the log so far, filled up, its copy of the
+# log bound over the real one; sessiond restarted on it.
+size=$(( ($(stat -c %s "$D/audit.log") / 4096 + 4) * 4096 ))
+mkdir -p "$T/small"
+mount -t tmpfs -o "size=$size" tmpfs "$T/small" &&
+	cp "$D/audit.log" "$T/small/audit.log" &&
+	{ dd if=/dev/zero of="$T/small/fill" bs=1k 2>/dev/null; true; } &&
+	mount --bind "$T/small/audit.log" "$D/audit.log"
+setsid nsenter --net="/run/netns/$LNS" "$SESSIOND" -c "$D/sessiond.conf" \
+	>>"$D/sessiond.log" 2>&1 </dev/null &
+SMALL_PID=$!
+echo "$SMALL_PID" >"$D/sessiond.pid"
+for _ in $(seq 100); do [ -S "$S" ] && [ "$(api GET /v1/health)" != 000 ] && break; sleep 0.1; done
+# The log's last page has room for a few events: sessions run until an
+# append fails; from then on none does.
+body sh 'true'
+codes=""
+for _ in $(seq 30); do
+	c=$(api POST /v1/sessions "$T/req")
+	codes="$codes $c"
+	[ "$c" = 503 ] && break
+done
+is "disk full under the audit log: sessions are refused (503 audit_unavailable)" \
+	"503 audit_unavailable" "$c $(js 'd["error"]["code"]')"
+is "... health says the audit is down" "503 False" "$(api GET /v1/health) $(js 'd["audit"]')"
+body sh 'echo should-not-run'
+is "... and stays closed: the next one never runs, nothing is left behind" "503 0" \
+	"$(api POST /v1/sessions "$T/req") $(ls /run/netns | grep -cE "^${NAME}s[0-9]+$")"
+rm -f "$T/small/fill"
+code=$(api POST /v1/sessions "$T/req")
+if [ "$code" = 201 ]; then
+	is "space again: sessiond reopens the log and runs sessions" "succeeded" "$(js 'd["phase"]')"
+	tap_ok "$("$CTL" audit verify "$D/audit.log" >/dev/null 2>&1; echo $?)" "... and the chain still verifies"
+else
+	# A write that stopped mid-line leaves a torn tail: it stays closed
+	# until an operator repairs the log, which is fail closed too.
+	is "space again: the log is reopened, or it stays closed because its tail is torn" \
+		"503 audit_unavailable" "$code $(js 'd["error"]["code"]')"
+	tap_diag "$(grep 'audit' "$D/sessiond.log" | tail -3)"
+	tap_ok "$("$CTL" audit verify "$D/audit.log" >/dev/null 2>&1; [ $? = 1 ]; echo $?)" \
+		"... and audit verify names the torn line"
+fi
+kill -TERM "$SMALL_PID" 2>/dev/null
+for _ in $(seq 100); do kill -0 "$SMALL_PID" 2>/dev/null || break; sleep 0.1; done
+SMALL_PID=""
 
 tap_done
