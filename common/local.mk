@@ -9,6 +9,7 @@ common_libcommon_a_SOURCES = \
 	common/json.c common/json.h \
 	common/audit.c common/audit.h \
 	common/httpc.c common/httpc.h \
-	common/file.c common/file.h
+	common/file.c common/file.h \
+	common/cfglex.c common/cfglex.h
 
 COMMON_LIBS = common/libcommon.a $(JANSSON_LIBS) $(OPENSSL_LIBS)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/cfglex.h"
 #include "common/file.h"
 #include "proxyd/config.h"
 #include "rules/policy.h"
@@ -16,18 +17,12 @@
 /* A line of CONFIG_LINE_MAX bytes has at most this many words. */
 #define CONFIG_WORDS_MAX	(CONFIG_LINE_MAX / 2 + 1)
 /* Longest slice of a word quoted back in a message. */
-#define CONFIG_QUOTE_MAX	128
-
-struct config_word {
-	const char	*s;
-	size_t		 n;
-};
 
 struct config_parser;
 struct config_directive;
 
 typedef int (*config_handler)(struct config_parser *,
-    const struct config_directive *, const struct config_word *, size_t);
+    const struct config_directive *, const struct cfg_word *, size_t);
 
 struct config_directive {
 	const char	*name;
@@ -47,19 +42,19 @@ struct config_parser {
 };
 
 static int config_listen(struct config_parser *,
-    const struct config_directive *, const struct config_word *, size_t);
+    const struct config_directive *, const struct cfg_word *, size_t);
 static int config_metrics(struct config_parser *,
-    const struct config_directive *, const struct config_word *, size_t);
+    const struct config_directive *, const struct cfg_word *, size_t);
 static int config_path(struct config_parser *,
-    const struct config_directive *, const struct config_word *, size_t);
+    const struct config_directive *, const struct cfg_word *, size_t);
 static int config_user(struct config_parser *,
-    const struct config_directive *, const struct config_word *, size_t);
+    const struct config_directive *, const struct cfg_word *, size_t);
 static int config_exempt(struct config_parser *,
-    const struct config_directive *, const struct config_word *, size_t);
+    const struct config_directive *, const struct cfg_word *, size_t);
 static int config_limit(struct config_parser *,
-    const struct config_directive *, const struct config_word *, size_t);
+    const struct config_directive *, const struct cfg_word *, size_t);
 static int config_source(struct config_parser *,
-    const struct config_directive *, const struct config_word *, size_t);
+    const struct config_directive *, const struct cfg_word *, size_t);
 
 #define CFG_OFF(field)	offsetof(struct proxyd_config, field)
 
@@ -118,12 +113,6 @@ config_error(struct config_parser *p, const char *fmt, ...)
 	return -1;
 }
 
-static int
-config_quote_len(const struct config_word *w)
-{
-	return (int)(w->n > CONFIG_QUOTE_MAX ? CONFIG_QUOTE_MAX : w->n);
-}
-
 static void *
 config_field(struct config_parser *p, const struct config_directive *d)
 {
@@ -142,7 +131,7 @@ config_one_arg(struct config_parser *p, const struct config_directive *d,
 
 static int
 config_listen(struct config_parser *p, const struct config_directive *d,
-    const struct config_word *args, size_t nargs)
+    const struct cfg_word *args, size_t nargs)
 {
 	struct config_listeners *l = config_field(p, d);
 	struct ctl_endpoint ep;
@@ -153,11 +142,11 @@ config_listen(struct config_parser *p, const struct config_directive *d,
 		return -1;
 	if (ctl_endpoint_parse(args[0].s, args[0].n, &ep, &why) == -1)
 		return config_error(p, "%s: invalid address \"%.*s\": %s",
-		    d->name, config_quote_len(&args[0]), args[0].s, why);
+		    d->name, cfg_quote_len(&args[0]), args[0].s, why);
 	for (i = 0; i < l->n; i++)
 		if (ip_equal(&l->v[i].addr, &ep.addr) && l->v[i].port == ep.port)
 			return config_error(p, "%s: \"%.*s\" given twice",
-			    d->name, config_quote_len(&args[0]), args[0].s);
+			    d->name, cfg_quote_len(&args[0]), args[0].s);
 	if (l->n == CONFIG_LISTEN_MAX)
 		return config_error(p, "%s: at most %d addresses", d->name,
 		    CONFIG_LISTEN_MAX);
@@ -167,7 +156,7 @@ config_listen(struct config_parser *p, const struct config_directive *d,
 
 static int
 config_metrics(struct config_parser *p, const struct config_directive *d,
-    const struct config_word *args, size_t nargs)
+    const struct cfg_word *args, size_t nargs)
 {
 	const char *why = NULL;
 
@@ -176,14 +165,14 @@ config_metrics(struct config_parser *p, const struct config_directive *d,
 	if (ctl_endpoint_parse(args[0].s, args[0].n, config_field(p, d),
 	    &why) == -1)
 		return config_error(p, "%s: invalid address \"%.*s\": %s",
-		    d->name, config_quote_len(&args[0]), args[0].s, why);
+		    d->name, cfg_quote_len(&args[0]), args[0].s, why);
 	return 0;
 }
 
 /* Absolute, because the daemon may chdir("/") before opening them. */
 static int
 config_path(struct config_parser *p, const struct config_directive *d,
-    const struct config_word *args, size_t nargs)
+    const struct cfg_word *args, size_t nargs)
 {
 	char *dst = config_field(p, d);
 
@@ -202,9 +191,9 @@ config_path(struct config_parser *p, const struct config_directive *d,
 /* The portable user name shape; the daemon looks the name up itself. */
 static int
 config_user(struct config_parser *p, const struct config_directive *d,
-    const struct config_word *args, size_t nargs)
+    const struct cfg_word *args, size_t nargs)
 {
-	const struct config_word *w = &args[0];
+	const struct cfg_word *w = &args[0];
 	size_t i;
 	char c;
 
@@ -218,7 +207,7 @@ config_user(struct config_parser *p, const struct config_directive *d,
 	}
 	if (i < w->n || w->n > CONFIG_USER_MAX)
 		return config_error(p, "user: invalid user name \"%.*s\"",
-		    config_quote_len(w), w->s);
+		    cfg_quote_len(w), w->s);
 	memcpy(p->cfg->user, w->s, w->n);
 	p->cfg->user[w->n] = '\0';
 	return 0;
@@ -226,7 +215,7 @@ config_user(struct config_parser *p, const struct config_directive *d,
 
 static int
 config_exempt(struct config_parser *p, const struct config_directive *d,
-    const struct config_word *args, size_t nargs)
+    const struct cfg_word *args, size_t nargs)
 {
 	struct cidr c;
 	const char *why = NULL;
@@ -235,7 +224,7 @@ config_exempt(struct config_parser *p, const struct config_directive *d,
 		return -1;
 	if (cidr_parse(args[0].s, args[0].n, &c, &why) == -1)
 		return config_error(p, "exempt: invalid range \"%.*s\": %s",
-		    config_quote_len(&args[0]), args[0].s, why);
+		    cfg_quote_len(&args[0]), args[0].s, why);
 	if (cidr_set_add(&p->cfg->exempt, &c) == -1) {
 		if (errno == E2BIG)
 			return config_error(p, "exempt: at most %d ranges",
@@ -248,10 +237,10 @@ config_exempt(struct config_parser *p, const struct config_directive *d,
 /* Plain decimal: "0x10", "+5", "010" and "1e3" are all refused. */
 static int
 config_limit(struct config_parser *p, const struct config_directive *d,
-    const struct config_word *args, size_t nargs)
+    const struct cfg_word *args, size_t nargs)
 {
 	uint32_t *dst = config_field(p, d);
-	const struct config_word *w = &args[0];
+	const struct cfg_word *w = &args[0];
 	uint64_t v = 0;
 	size_t i;
 
@@ -274,12 +263,6 @@ bad:
 }
 
 static bool
-config_word_is(const struct config_word *w, const char *s)
-{
-	return w->n == strlen(s) && memcmp(w->s, s, w->n) == 0;
-}
-
-static bool
 cidr_overlap(const struct cidr *a, const struct cidr *b)
 {
 	return cidr_contains(a, &b->addr) || cidr_contains(b, &a->addr);
@@ -287,7 +270,7 @@ cidr_overlap(const struct cidr *a, const struct cidr *b)
 
 static int
 config_source(struct config_parser *p, const struct config_directive *d,
-    const struct config_word *args, size_t nargs)
+    const struct cfg_word *args, size_t nargs)
 {
 	struct proxyd_config *cfg = p->cfg;
 	struct config_source src, *grown;
@@ -303,30 +286,30 @@ config_source(struct config_parser *p, const struct config_directive *d,
 		return config_error(p, "source: missing range");
 	if (cidr_parse(args[0].s, args[0].n, &src.cidr, &why) == -1)
 		return config_error(p, "source: invalid range \"%.*s\": %s",
-		    config_quote_len(&args[0]), args[0].s, why);
+		    cfg_quote_len(&args[0]), args[0].s, why);
 	for (k = 0; k < cfg->nsources; k++)
 		if (cidr_overlap(&cfg->sources[k].cidr, &src.cidr))
 			return config_error(p, "source %.*s overlaps line %u",
-			    config_quote_len(&args[0]), args[0].s,
+			    cfg_quote_len(&args[0]), args[0].s,
 			    cfg->sources[k].line);
 	if (cfg->nsources == CONFIG_SOURCES_MAX)
 		return config_error(p, "source: at most %d sources",
 		    CONFIG_SOURCES_MAX);
 
-	if (i < nargs && config_word_is(&args[i], "tenant")) {
+	if (i < nargs && cfg_word_is(&args[i], "tenant")) {
 		if (++i == nargs)
 			return config_error(p, "source: \"tenant\" needs a name");
 		if (!ctl_tenant_valid(args[i].s, args[i].n))
 			return config_error(p, "source: invalid tenant \"%.*s\": "
-			    "must be 1..%d of a-z 0-9 _ -", config_quote_len(&args[i]),
+			    "must be 1..%d of a-z 0-9 _ -", cfg_quote_len(&args[i]),
 			    args[i].s, CTL_TENANT_MAX);
 		memcpy(src.tenant, args[i].s, args[i].n);
 		src.tenant[args[i].n] = '\0';
 		i++;
 	}
-	if (i < nargs && !config_word_is(&args[i], "allow"))
+	if (i < nargs && !cfg_word_is(&args[i], "allow"))
 		return config_error(p, "source: expected \"tenant\" or \"allow\", "
-		    "got \"%.*s\"", config_quote_len(&args[i]), args[i].s);
+		    "got \"%.*s\"", cfg_quote_len(&args[i]), args[i].s);
 	if (i < nargs && ++i == nargs)
 		return config_error(p, "source: \"allow\" needs at least one "
 		    "pattern (leave it out to deny everything)");
@@ -355,70 +338,31 @@ config_source(struct config_parser *p, const struct config_directive *d,
 	return 0;
 }
 
-/* CR, NUL and other controls in a config file are a sign of the wrong file
- * or an editor accident; name them instead of failing on a mangled word. */
-static int
-config_check_bytes(struct config_parser *p, const char *s, size_t n)
-{
-	size_t i;
-	unsigned char c;
-
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c == '\0')
-			return config_error(p, "NUL byte in line");
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return config_error(p, "control character 0x%02x in line",
-			    c);
-	}
-	return 0;
-}
-
-static size_t
-config_split(const char *s, size_t n, struct config_word *w)
-{
-	size_t i = 0, nw = 0, start;
-
-	for (;;) {
-		while (i < n && (s[i] == ' ' || s[i] == '\t'))
-			i++;
-		if (i == n)
-			return nw;
-		start = i;
-		while (i < n && s[i] != ' ' && s[i] != '\t')
-			i++;
-		w[nw].s = s + start;
-		w[nw].n = i - start;
-		nw++;
-	}
-}
-
 static int
 config_line(struct config_parser *p, const char *s, size_t n,
     unsigned int seen[CONFIG_NDIRECTIVES])
 {
-	struct config_word words[CONFIG_WORDS_MAX];
+	struct cfg_word words[CONFIG_WORDS_MAX];
 	const struct config_directive *d = NULL;
-	const char *hash;
+	const char *why;
+	char bad[64];
 	size_t nw, i;
 
 	if (n > CONFIG_LINE_MAX)
 		return config_error(p, "line too long (more than %d bytes)",
 		    CONFIG_LINE_MAX);
-	if (config_check_bytes(p, s, n) == -1)
-		return -1;
-	if ((hash = memchr(s, '#', n)) != NULL)
-		n = (size_t)(hash - s);
-	if ((nw = config_split(s, n, words)) == 0)
+	if ((why = cfg_check_bytes(s, n, bad, sizeof(bad))) != NULL)
+		return config_error(p, "%s", why);
+	if ((nw = cfg_split(s, n, words, CONFIG_WORDS_MAX)) == 0)
 		return 0;
 	for (i = 0; i < CONFIG_NDIRECTIVES; i++)
-		if (config_word_is(&words[0], config_directives[i].name)) {
+		if (cfg_word_is(&words[0], config_directives[i].name)) {
 			d = &config_directives[i];
 			break;
 		}
 	if (d == NULL)
 		return config_error(p, "unknown directive \"%.*s\"",
-		    config_quote_len(&words[0]), words[0].s);
+		    cfg_quote_len(&words[0]), words[0].s);
 	if (d->once && seen[i] != 0)
 		return config_error(p, "duplicate %s (first on line %u)",
 		    d->name, seen[i]);
@@ -443,8 +387,8 @@ config_parse(const char *text, size_t len, const char *name,
 {
 	struct config_parser p;
 	unsigned int seen[CONFIG_NDIRECTIVES];
-	const char *s = text, *end = text + len, *nl;
-	size_t n;
+	const char *s;
+	size_t n, pos = 0;
 
 	*out = NULL;
 	memset(&p, 0, sizeof(p));
@@ -459,15 +403,10 @@ config_parse(const char *text, size_t len, const char *name,
 		return config_error(&p, "out of memory");
 	config_defaults(p.cfg);
 
-	while (s < end) {
+	while (cfg_next_line(text, len, &pos, &s, &n)) {
 		p.line++;
-		nl = memchr(s, '\n', (size_t)(end - s));
-		n = (size_t)((nl ? nl : end) - s);
-		if (n > 0 && s[n - 1] == '\r')
-			n--;
 		if (config_line(&p, s, n, seen) == -1)
 			goto fail;
-		s = nl ? nl + 1 : end;
 	}
 	p.line = 0;
 	if (p.cfg->transparent.n == 0) {

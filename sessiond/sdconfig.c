@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "common/cfglex.h"
 #include "common/file.h"
 #include "common/hostname.h"
 #include "netns/addrpool.h"
@@ -26,8 +27,6 @@
 /* Longest directive: "tenant NAME uid UID operator". Words past this are
  * counted, so "expected N values, got M" stays right, but not stored. */
 #define SDCONFIG_WORDS_MAX	8
-/* Longest slice of a word quoted back in a message. */
-#define SDCONFIG_QUOTE_MAX	128
 /* (uid_t)-1 and (gid_t)-1 mean "no change" to setresuid() and chown(). */
 #define SDCONFIG_ID_MAX		4294967294u
 #define SDCONFIG_TENANT_RULE	"must be 1..64 of a-z 0-9 _ -"
@@ -40,16 +39,11 @@ _Static_assert(SDCONFIG_POOL_MIN_PREFIX == ADDRPOOL_MIN_PREFIX,
 _Static_assert(sizeof(uid_t) == sizeof(uint32_t) &&
     sizeof(gid_t) == sizeof(uint32_t), "32-bit ids");
 
-struct sdconfig_word {
-	const char	*s;
-	size_t		 n;
-};
-
 struct sdconfig_parser;
 struct sdconfig_directive;
 
 typedef int (*sdconfig_handler)(struct sdconfig_parser *,
-    const struct sdconfig_directive *, const struct sdconfig_word *, size_t);
+    const struct sdconfig_directive *, const struct cfg_word *, size_t);
 
 struct sdconfig_directive {
 	const char		*name;
@@ -62,31 +56,31 @@ struct sdconfig_directive {
 };
 
 static int sdconfig_path(struct sdconfig_parser *,
-    const struct sdconfig_directive *, const struct sdconfig_word *, size_t);
+    const struct sdconfig_directive *, const struct cfg_word *, size_t);
 static int sdconfig_mode(struct sdconfig_parser *,
-    const struct sdconfig_directive *, const struct sdconfig_word *, size_t);
+    const struct sdconfig_directive *, const struct cfg_word *, size_t);
 static int sdconfig_tenant(struct sdconfig_parser *,
-    const struct sdconfig_directive *, const struct sdconfig_word *, size_t);
+    const struct sdconfig_directive *, const struct cfg_word *, size_t);
 static int sdconfig_api_key(struct sdconfig_parser *,
-    const struct sdconfig_directive *, const struct sdconfig_word *, size_t);
+    const struct sdconfig_directive *, const struct cfg_word *, size_t);
 static int sdconfig_endpoint(struct sdconfig_parser *,
-    const struct sdconfig_directive *, const struct sdconfig_word *, size_t);
+    const struct sdconfig_directive *, const struct cfg_word *, size_t);
 static int sdconfig_netns(struct sdconfig_parser *,
-    const struct sdconfig_directive *, const struct sdconfig_word *, size_t);
+    const struct sdconfig_directive *, const struct cfg_word *, size_t);
 static int sdconfig_number(struct sdconfig_parser *,
-    const struct sdconfig_directive *, const struct sdconfig_word *, size_t);
+    const struct sdconfig_directive *, const struct cfg_word *, size_t);
 static int sdconfig_limit(struct sdconfig_parser *,
-    const struct sdconfig_directive *, const struct sdconfig_word *, size_t);
+    const struct sdconfig_directive *, const struct cfg_word *, size_t);
 static int sdconfig_pool(struct sdconfig_parser *,
-    const struct sdconfig_directive *, const struct sdconfig_word *, size_t);
+    const struct sdconfig_directive *, const struct cfg_word *, size_t);
 static int sdconfig_prefix(struct sdconfig_parser *,
-    const struct sdconfig_directive *, const struct sdconfig_word *, size_t);
+    const struct sdconfig_directive *, const struct cfg_word *, size_t);
 static int sdconfig_backend(struct sdconfig_parser *,
-    const struct sdconfig_directive *, const struct sdconfig_word *, size_t);
+    const struct sdconfig_directive *, const struct cfg_word *, size_t);
 static int sdconfig_binding_add(struct sdconfig_parser *,
-    const struct sdconfig_directive *, const struct sdconfig_word *, size_t);
+    const struct sdconfig_directive *, const struct cfg_word *, size_t);
 static int sdconfig_backend_opt_add(struct sdconfig_parser *,
-    const struct sdconfig_directive *, const struct sdconfig_word *, size_t);
+    const struct sdconfig_directive *, const struct cfg_word *, size_t);
 
 #define SD_OFF(f)	offsetof(struct sdconfig, f)
 #define SD_NUM(f)	SD_OFF(f), sizeof(((struct sdconfig *)0)->f)
@@ -186,26 +180,14 @@ sdconfig_error(struct sdconfig_parser *p, const char *fmt, ...)
 	return -1;
 }
 
-static int
-sdconfig_quote_len(const struct sdconfig_word *w)
-{
-	return (int)(w->n > SDCONFIG_QUOTE_MAX ? SDCONFIG_QUOTE_MAX : w->n);
-}
-
 static void *
 sdconfig_field(struct sdconfig_parser *p, const struct sdconfig_directive *d)
 {
 	return (char *)p->cfg + d->off;
 }
 
-static bool
-sdconfig_word_is(const struct sdconfig_word *w, const char *s)
-{
-	return w->n == strlen(s) && memcmp(w->s, s, w->n) == 0;
-}
-
 static void
-sdconfig_word_copy(char *dst, const struct sdconfig_word *w)
+sdconfig_word_copy(char *dst, const struct cfg_word *w)
 {
 	memcpy(dst, w->s, w->n);
 	dst[w->n] = '\0';
@@ -223,7 +205,7 @@ sdconfig_one_arg(struct sdconfig_parser *p, const struct sdconfig_directive *d,
 
 /* Plain decimal: "0x10", "+5", "010" and "1e3" are all refused. */
 static int
-sdconfig_decimal(const struct sdconfig_word *w, uint32_t min, uint32_t max,
+sdconfig_decimal(const struct cfg_word *w, uint32_t min, uint32_t max,
     uint32_t *out)
 {
 	uint64_t v = 0;
@@ -265,7 +247,7 @@ sdconfig_store(void *dst, size_t size, uint32_t v)
 
 static int
 sdconfig_number(struct sdconfig_parser *p, const struct sdconfig_directive *d,
-    const struct sdconfig_word *args, size_t nargs)
+    const struct cfg_word *args, size_t nargs)
 {
 	uint32_t v;
 
@@ -281,7 +263,7 @@ sdconfig_number(struct sdconfig_parser *p, const struct sdconfig_directive *d,
 /* The same on the line; only the defaults differ (see sdconfig_defaults). */
 static int
 sdconfig_limit(struct sdconfig_parser *p, const struct sdconfig_directive *d,
-    const struct sdconfig_word *args, size_t nargs)
+    const struct cfg_word *args, size_t nargs)
 {
 	return sdconfig_number(p, d, args, nargs);
 }
@@ -289,7 +271,7 @@ sdconfig_limit(struct sdconfig_parser *p, const struct sdconfig_directive *d,
 /* Absolute, because the daemon may chdir("/") before opening them. */
 static int
 sdconfig_path(struct sdconfig_parser *p, const struct sdconfig_directive *d,
-    const struct sdconfig_word *args, size_t nargs)
+    const struct cfg_word *args, size_t nargs)
 {
 	if (sdconfig_one_arg(p, d, nargs) == -1)
 		return -1;
@@ -307,9 +289,9 @@ sdconfig_path(struct sdconfig_parser *p, const struct sdconfig_directive *d,
  * and sticky mean nothing on a socket. */
 static int
 sdconfig_mode(struct sdconfig_parser *p, const struct sdconfig_directive *d,
-    const struct sdconfig_word *args, size_t nargs)
+    const struct cfg_word *args, size_t nargs)
 {
-	const struct sdconfig_word *w = &args[0];
+	const struct cfg_word *w = &args[0];
 	mode_t m = 0;
 	size_t i;
 
@@ -333,7 +315,7 @@ bad:
 
 static int
 sdconfig_tenant(struct sdconfig_parser *p, const struct sdconfig_directive *d,
-    const struct sdconfig_word *args, size_t nargs)
+    const struct cfg_word *args, size_t nargs)
 {
 	struct sdconfig *cfg = p->cfg;
 	struct sdconfig_tenant_map *t;
@@ -346,19 +328,19 @@ sdconfig_tenant(struct sdconfig_parser *p, const struct sdconfig_directive *d,
 		    "[operator], got %zu values", nargs);
 	if (!ctl_tenant_valid(args[0].s, args[0].n))
 		return sdconfig_error(p, "tenant: invalid tenant \"%.*s\": %s",
-		    sdconfig_quote_len(&args[0]), args[0].s,
+		    cfg_quote_len(&args[0]), args[0].s,
 		    SDCONFIG_TENANT_RULE);
-	if (!sdconfig_word_is(&args[1], "uid"))
+	if (!cfg_word_is(&args[1], "uid"))
 		return sdconfig_error(p, "tenant: expected \"uid\" after the "
-		    "name, got \"%.*s\"", sdconfig_quote_len(&args[1]),
+		    "name, got \"%.*s\"", cfg_quote_len(&args[1]),
 		    args[1].s);
 	if (sdconfig_decimal(&args[2], 0, SDCONFIG_ID_MAX, &uid) == -1)
 		return sdconfig_error(p, "tenant: uid must be an integer in "
 		    "0..%u", SDCONFIG_ID_MAX);
-	if (nargs == 4 && !sdconfig_word_is(&args[3], "operator"))
+	if (nargs == 4 && !cfg_word_is(&args[3], "operator"))
 		return sdconfig_error(p, "tenant: expected \"operator\" or "
 		    "nothing after the uid, got \"%.*s\"",
-		    sdconfig_quote_len(&args[3]), args[3].s);
+		    cfg_quote_len(&args[3]), args[3].s);
 	for (i = 0; i < cfg->ntenants; i++)
 		if (cfg->tenants[i].uid == uid)
 			return sdconfig_error(p, "tenant: uid %u given twice "
@@ -386,7 +368,7 @@ sdconfig_hexval(char c)
 
 /* "sha256:" and 64 lowercase hex digits. */
 static int
-sdconfig_sha256(const struct sdconfig_word *w,
+sdconfig_sha256(const struct cfg_word *w,
     unsigned char out[SDCONFIG_SHA256_LEN])
 {
 	static const char tag[] = "sha256:";
@@ -410,7 +392,7 @@ sdconfig_sha256(const struct sdconfig_word *w,
  * hash belongs must not find the key in the daemon's log. */
 static int
 sdconfig_api_key(struct sdconfig_parser *p, const struct sdconfig_directive *d,
-    const struct sdconfig_word *args, size_t nargs)
+    const struct cfg_word *args, size_t nargs)
 {
 	struct sdconfig *cfg = p->cfg;
 	struct sdconfig_key k;
@@ -430,7 +412,7 @@ sdconfig_api_key(struct sdconfig_parser *p, const struct sdconfig_directive *d,
 	if (memcmp(k.sha256, sdconfig_empty_sha256, sizeof(k.sha256)) == 0)
 		return sdconfig_error(p, "api_key: that is the hash of an "
 		    "empty key");
-	if (nargs == 3 && !sdconfig_word_is(&args[2], "operator"))
+	if (nargs == 3 && !cfg_word_is(&args[2], "operator"))
 		return sdconfig_error(p, "api_key: expected \"operator\" or "
 		    "nothing after the hash");
 	for (i = 0; i < cfg->nkeys; i++)
@@ -450,7 +432,7 @@ sdconfig_api_key(struct sdconfig_parser *p, const struct sdconfig_directive *d,
 
 static int
 sdconfig_endpoint(struct sdconfig_parser *p, const struct sdconfig_directive *d,
-    const struct sdconfig_word *args, size_t nargs)
+    const struct cfg_word *args, size_t nargs)
 {
 	const char *why = NULL;
 
@@ -459,13 +441,13 @@ sdconfig_endpoint(struct sdconfig_parser *p, const struct sdconfig_directive *d,
 	if (ctl_endpoint_parse(args[0].s, args[0].n, sdconfig_field(p, d),
 	    &why) == -1)
 		return sdconfig_error(p, "%s: invalid address \"%.*s\": %s",
-		    d->name, sdconfig_quote_len(&args[0]), args[0].s, why);
+		    d->name, cfg_quote_len(&args[0]), args[0].s, why);
 	return 0;
 }
 
 static int
 sdconfig_netns(struct sdconfig_parser *p, const struct sdconfig_directive *d,
-    const struct sdconfig_word *args, size_t nargs)
+    const struct cfg_word *args, size_t nargs)
 {
 	char name[NETNS_NAME_MAX + 1];
 	const char *why = "name too long";
@@ -481,12 +463,12 @@ sdconfig_netns(struct sdconfig_parser *p, const struct sdconfig_directive *d,
 	return 0;
 bad:
 	return sdconfig_error(p, "appliance_netns: invalid name \"%.*s\": %s",
-	    sdconfig_quote_len(&args[0]), args[0].s, why);
+	    cfg_quote_len(&args[0]), args[0].s, why);
 }
 
 static int
 sdconfig_pool(struct sdconfig_parser *p, const struct sdconfig_directive *d,
-    const struct sdconfig_word *args, size_t nargs)
+    const struct cfg_word *args, size_t nargs)
 {
 	struct cidr c;
 	const char *why = NULL;
@@ -495,7 +477,7 @@ sdconfig_pool(struct sdconfig_parser *p, const struct sdconfig_directive *d,
 		return -1;
 	if (cidr_parse(args[0].s, args[0].n, &c, &why) == -1)
 		return sdconfig_error(p, "pool: invalid range \"%.*s\": %s",
-		    sdconfig_quote_len(&args[0]), args[0].s, why);
+		    cfg_quote_len(&args[0]), args[0].s, why);
 	if (c.addr.family != AF_INET)
 		return sdconfig_error(p, "pool: must be an IPv4 range");
 	if (c.prefix < SDCONFIG_POOL_MIN_PREFIX ||
@@ -509,9 +491,9 @@ sdconfig_pool(struct sdconfig_parser *p, const struct sdconfig_directive *d,
 /* Short, so prefix + "h" + six digits fits an interface name. */
 static int
 sdconfig_prefix(struct sdconfig_parser *p, const struct sdconfig_directive *d,
-    const struct sdconfig_word *args, size_t nargs)
+    const struct cfg_word *args, size_t nargs)
 {
-	const struct sdconfig_word *w = &args[0];
+	const struct cfg_word *w = &args[0];
 	size_t i;
 
 	if (sdconfig_one_arg(p, d, nargs) == -1)
@@ -522,7 +504,7 @@ sdconfig_prefix(struct sdconfig_parser *p, const struct sdconfig_directive *d,
 			break;
 	if (i < w->n || w->n > SDCONFIG_PREFIX_MAX)
 		return sdconfig_error(p, "name_prefix: invalid prefix "
-		    "\"%.*s\": must be 1..%d of a-z 0-9", sdconfig_quote_len(w),
+		    "\"%.*s\": must be 1..%d of a-z 0-9", cfg_quote_len(w),
 		    w->s, SDCONFIG_PREFIX_MAX);
 	sdconfig_word_copy(p->cfg->name_prefix, w);
 	return 0;
@@ -530,13 +512,13 @@ sdconfig_prefix(struct sdconfig_parser *p, const struct sdconfig_directive *d,
 
 static int
 sdconfig_backend(struct sdconfig_parser *p, const struct sdconfig_directive *d,
-    const struct sdconfig_word *args, size_t nargs)
+    const struct cfg_word *args, size_t nargs)
 {
 	if (sdconfig_one_arg(p, d, nargs) == -1)
 		return -1;
 	if (!request_name_valid(args[0].s, args[0].n))
 		return sdconfig_error(p, "default_backend: invalid name "
-		    "\"%.*s\": %s", sdconfig_quote_len(&args[0]), args[0].s,
+		    "\"%.*s\": %s", cfg_quote_len(&args[0]), args[0].s,
 		    SDCONFIG_NAME_RULE);
 	sdconfig_word_copy(p->cfg->default_backend, &args[0]);
 	p->cfg->limits.default_backend = p->cfg->default_backend;
@@ -548,12 +530,12 @@ sdconfig_backend(struct sdconfig_parser *p, const struct sdconfig_directive *d,
  * config dump or error. One binding spans several lines, a key each. */
 static int
 sdconfig_binding_add(struct sdconfig_parser *p,
-    const struct sdconfig_directive *d, const struct sdconfig_word *args,
+    const struct sdconfig_directive *d, const struct cfg_word *args,
     size_t nargs)
 {
 	struct sdconfig *cfg = p->cfg;
 	struct sdconfig_binding *b = NULL;
-	const struct sdconfig_word *v = &args[2];
+	const struct cfg_word *v = &args[2];
 	struct host_pattern hp;
 	char why[128];
 	size_t i;
@@ -564,10 +546,10 @@ sdconfig_binding_add(struct sdconfig_parser *p,
 		    "%zu values", nargs);
 	if (!request_name_valid(args[0].s, args[0].n))
 		return sdconfig_error(p, "binding: invalid name \"%.*s\": %s",
-		    sdconfig_quote_len(&args[0]), args[0].s,
+		    cfg_quote_len(&args[0]), args[0].s,
 		    SDCONFIG_NAME_RULE);
 	for (i = 0; i < cfg->nbindings; i++)
-		if (sdconfig_word_is(&args[0], cfg->bindings[i].name))
+		if (cfg_word_is(&args[0], cfg->bindings[i].name))
 			b = &cfg->bindings[i];
 	if (b == NULL) {
 		if (cfg->nbindings == SDCONFIG_BINDINGS_MAX)
@@ -577,7 +559,7 @@ sdconfig_binding_add(struct sdconfig_parser *p,
 		sdconfig_word_copy(b->name, &args[0]);
 		b->line = p->line;
 	}
-	if (sdconfig_word_is(&args[1], "secret_file")) {
+	if (cfg_word_is(&args[1], "secret_file")) {
 		if (b->secret_file != NULL || b->secret_env[0] != '\0')
 			return sdconfig_error(p, "binding %s: its secret is "
 			    "already given", b->name);
@@ -589,7 +571,7 @@ sdconfig_binding_add(struct sdconfig_parser *p,
 			    "than %d bytes", SDCONFIG_PATH_MAX);
 		if ((b->secret_file = strndup(v->s, v->n)) == NULL)
 			return sdconfig_error(p, "out of memory");
-	} else if (sdconfig_word_is(&args[1], "secret_env")) {
+	} else if (cfg_word_is(&args[1], "secret_env")) {
 		if (b->secret_file != NULL || b->secret_env[0] != '\0')
 			return sdconfig_error(p, "binding %s: its secret is "
 			    "already given", b->name);
@@ -601,7 +583,7 @@ sdconfig_binding_add(struct sdconfig_parser *p,
 				return sdconfig_error(p, "binding: secret_env: "
 				    "not a variable name");
 		sdconfig_word_copy(b->secret_env, v);
-	} else if (sdconfig_word_is(&args[1], "host")) {
+	} else if (cfg_word_is(&args[1], "host")) {
 		if (b->nhosts == SDCONFIG_BINDING_HOSTS_MAX)
 			return sdconfig_error(p, "binding %s: at most %d hosts",
 			    b->name, SDCONFIG_BINDING_HOSTS_MAX);
@@ -611,12 +593,12 @@ sdconfig_binding_add(struct sdconfig_parser *p,
 		    sizeof(b->hosts[0])) == -1) {
 			snprintf(why, sizeof(why), "not an allow pattern");
 			return sdconfig_error(p, "binding %s: host \"%.*s\": %s",
-			    b->name, sdconfig_quote_len(v), v->s, why);
+			    b->name, cfg_quote_len(v), v->s, why);
 		}
 		b->host_ptrs[b->nhosts] = b->hosts[b->nhosts];
 		b->nhosts++;
-	} else if (sdconfig_word_is(&args[1], "inject")) {
-		if (sdconfig_word_is(v, "bearer")) {
+	} else if (cfg_word_is(&args[1], "inject")) {
+		if (cfg_word_is(v, "bearer")) {
 			b->inject = SDCONFIG_INJECT_BEARER;
 		} else if (v->n > 6 && strncmp(v->s, "basic:", 6) == 0 &&
 		    v->n - 6 < sizeof(b->user) &&
@@ -634,15 +616,15 @@ sdconfig_binding_add(struct sdconfig_parser *p,
 			return sdconfig_error(p, "binding %s: inject: bearer, "
 			    "basic:USER or header:NAME", b->name);
 		}
-	} else if (sdconfig_word_is(&args[1], "allow_http")) {
-		if (sdconfig_word_is(v, "yes"))
+	} else if (cfg_word_is(&args[1], "allow_http")) {
+		if (cfg_word_is(v, "yes"))
 			b->allow_http = true;
-		else if (sdconfig_word_is(v, "no"))
+		else if (cfg_word_is(v, "no"))
 			b->allow_http = false;
 		else
 			return sdconfig_error(p, "binding %s: allow_http: yes or "
 			    "no", b->name);
-	} else if (sdconfig_word_is(&args[1], "tenant")) {
+	} else if (cfg_word_is(&args[1], "tenant")) {
 		if (!ctl_tenant_valid(v->s, v->n))
 			return sdconfig_error(p, "binding %s: tenant: %s",
 			    b->name, SDCONFIG_TENANT_RULE);
@@ -653,7 +635,7 @@ sdconfig_binding_add(struct sdconfig_parser *p,
 	} else {
 		return sdconfig_error(p, "binding %s: unknown key \"%.*s\" "
 		    "(secret_file, secret_env, host, inject, allow_http, "
-		    "tenant)", b->name, sdconfig_quote_len(&args[1]),
+		    "tenant)", b->name, cfg_quote_len(&args[1]),
 		    args[1].s);
 	}
 	return 0;
@@ -677,7 +659,7 @@ sdconfig_binding_allowed(const struct sdconfig_binding *b,
  * own keys (the parser does not know which backends are built in). */
 static int
 sdconfig_backend_opt_add(struct sdconfig_parser *p,
-    const struct sdconfig_directive *d, const struct sdconfig_word *args,
+    const struct sdconfig_directive *d, const struct cfg_word *args,
     size_t nargs)
 {
 	struct sdconfig *cfg = p->cfg;
@@ -690,18 +672,18 @@ sdconfig_backend_opt_add(struct sdconfig_parser *p,
 		    "%zu values", nargs);
 	if (!request_name_valid(args[0].s, args[0].n))
 		return sdconfig_error(p, "backend: invalid name \"%.*s\": %s",
-		    sdconfig_quote_len(&args[0]), args[0].s,
+		    cfg_quote_len(&args[0]), args[0].s,
 		    SDCONFIG_NAME_RULE);
 	if (!request_name_valid(args[1].s, args[1].n))
 		return sdconfig_error(p, "backend: invalid key \"%.*s\": %s",
-		    sdconfig_quote_len(&args[1]), args[1].s,
+		    cfg_quote_len(&args[1]), args[1].s,
 		    SDCONFIG_NAME_RULE);
 	if (args[2].n > SDCONFIG_PATH_MAX)
 		return sdconfig_error(p, "backend: value longer than %d bytes",
 		    SDCONFIG_PATH_MAX);
 	for (i = 0; i < cfg->nbackend_opts; i++)
-		if (sdconfig_word_is(&args[0], cfg->backend_opts[i].backend) &&
-		    sdconfig_word_is(&args[1], cfg->backend_opts[i].key))
+		if (cfg_word_is(&args[0], cfg->backend_opts[i].backend) &&
+		    cfg_word_is(&args[1], cfg->backend_opts[i].key))
 			return sdconfig_error(p, "backend: %s %s given twice "
 			    "(first on line %u)", cfg->backend_opts[i].backend,
 			    cfg->backend_opts[i].key, cfg->backend_opts[i].line);
@@ -731,72 +713,30 @@ sdconfig_backend_opt(const struct sdconfig *cfg, const char *backend,
 	return NULL;
 }
 
-/* CR, NUL and other controls in a config file are a sign of the wrong file
- * or an editor accident; name them instead of failing on a mangled word. */
-static int
-sdconfig_check_bytes(struct sdconfig_parser *p, const char *s, size_t n)
-{
-	size_t i;
-	unsigned char c;
-
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c == '\0')
-			return sdconfig_error(p, "NUL byte in line");
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return sdconfig_error(p, "control character 0x%02x in line",
-			    c);
-	}
-	return 0;
-}
-
-/* Stores the first max words and returns how many there are in all. */
-static size_t
-sdconfig_split(const char *s, size_t n, struct sdconfig_word *w, size_t max)
-{
-	size_t i = 0, nw = 0, start;
-
-	for (;;) {
-		while (i < n && (s[i] == ' ' || s[i] == '\t'))
-			i++;
-		if (i == n)
-			return nw;
-		start = i;
-		while (i < n && s[i] != ' ' && s[i] != '\t')
-			i++;
-		if (nw < max) {
-			w[nw].s = s + start;
-			w[nw].n = i - start;
-		}
-		nw++;
-	}
-}
-
 static int
 sdconfig_line(struct sdconfig_parser *p, const char *s, size_t n)
 {
-	struct sdconfig_word words[SDCONFIG_WORDS_MAX];
+	struct cfg_word words[SDCONFIG_WORDS_MAX];
 	const struct sdconfig_directive *d = NULL;
-	const char *hash;
+	const char *why;
+	char bad[64];
 	size_t nw, i;
 
 	if (n > SDCONFIG_LINE_MAX)
 		return sdconfig_error(p, "line too long (more than %d bytes)",
 		    SDCONFIG_LINE_MAX);
-	if (sdconfig_check_bytes(p, s, n) == -1)
-		return -1;
-	if ((hash = memchr(s, '#', n)) != NULL)
-		n = (size_t)(hash - s);
-	if ((nw = sdconfig_split(s, n, words, SDCONFIG_WORDS_MAX)) == 0)
+	if ((why = cfg_check_bytes(s, n, bad, sizeof(bad))) != NULL)
+		return sdconfig_error(p, "%s", why);
+	if ((nw = cfg_split(s, n, words, SDCONFIG_WORDS_MAX)) == 0)
 		return 0;
 	for (i = 0; i < SDCONFIG_NDIRECTIVES; i++)
-		if (sdconfig_word_is(&words[0], sdconfig_directives[i].name)) {
+		if (cfg_word_is(&words[0], sdconfig_directives[i].name)) {
 			d = &sdconfig_directives[i];
 			break;
 		}
 	if (d == NULL)
 		return sdconfig_error(p, "unknown directive \"%.*s\"",
-		    sdconfig_quote_len(&words[0]), words[0].s);
+		    cfg_quote_len(&words[0]), words[0].s);
 	if (d->once && p->seen[i] != 0)
 		return sdconfig_error(p, "duplicate %s (first on line %u)",
 		    d->name, p->seen[i]);
@@ -891,8 +831,8 @@ sdconfig_parse(const char *text, size_t len, const char *name,
     struct sdconfig **out, char *err, size_t errlen)
 {
 	struct sdconfig_parser p;
-	const char *s = text, *end = text + len, *nl;
-	size_t n;
+	const char *s;
+	size_t n, pos = 0;
 
 	*out = NULL;
 	memset(&p, 0, sizeof(p));
@@ -906,15 +846,10 @@ sdconfig_parse(const char *text, size_t len, const char *name,
 		return sdconfig_error(&p, "out of memory");
 	sdconfig_defaults(p.cfg);
 
-	while (s < end) {
+	while (cfg_next_line(text, len, &pos, &s, &n)) {
 		p.line++;
-		nl = memchr(s, '\n', (size_t)(end - s));
-		n = (size_t)((nl ? nl : end) - s);
-		if (n > 0 && s[n - 1] == '\r')
-			n--;
 		if (sdconfig_line(&p, s, n) == -1)
 			goto fail;
-		s = nl ? nl + 1 : end;
 	}
 	if (sdconfig_finish(&p) == -1)
 		goto fail;
