@@ -158,6 +158,8 @@ is "session_add with bindings is accepted" '{"ok": true, "req": 1, "v": 1}' \
 # --- api.test: bearer -------------------------------------------------------
 is "curl: whoami succeeds with the injected key (api.test is not in allow)" \
 	'{"ok":true} 200' "$(s1 "${ICURL[@]}" -w ' %{http_code}' https://api.test/v1/whoami | tr -d '\n')"
+# s_client prints its verdict once more per TLS 1.3 session ticket that
+# arrives before it quits: whether it says ok matters, not how often.
 printf 'Q\n' | s1 timeout 5 openssl s_client -connect api.test:443 -servername api.test \
 	-CAfile "$IC/ca.pem" -verify_return_error -alpn h2,http/1.1 >"$LAB_DIR/leaf.out" 2>&1
 is "the leaf: issued by the interception CA for api.test, verified, ALPN http/1.1" "1 1 1" \
@@ -299,10 +301,12 @@ is "plain HTTP TRACE to a bound host: 405" "405" \
 	"$(s1 curl -s --max-time 5 -o /dev/null -w '%{http_code}' -X TRACE http://api.test/)"
 
 # --- everything else stays pass-through --------------------------------------
+# s_client prints its verdict once more per TLS 1.3 session ticket that
+# arrives before it quits: whether it says ok matters, not how often.
 printf 'Q\n' | s1 timeout 5 openssl s_client -connect allowed.test:443 -servername allowed.test \
 	-CAfile "$LAB_CA" -verify_return_error >"$LAB_DIR/pass.out" 2>&1
 is "allowed.test (no binding) is spliced: the origin's own certificate" "1 0" \
-	"$(grep -c 'Verify return code: 0 (ok)' "$LAB_DIR/pass.out") $(grep -c 'Enclave interception' "$LAB_DIR/pass.out")"
+	"$(grep -q 'Verify return code: 0 (ok)' "$LAB_DIR/pass.out" && echo 1 || echo 0) $(grep -c 'Enclave interception' "$LAB_DIR/pass.out")"
 
 # --- no secret on a public surface -------------------------------------------
 is "neither secret in proxyd's log (debug level) nor its event log" "0 0" \
