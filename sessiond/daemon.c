@@ -28,6 +28,7 @@
 #include "rules/nft.h"
 #include "sessiond/api.h"
 #include "sessiond/daemon.h"
+#include "sessiond/fault.h"
 #include "sessiond/proxyc.h"
 #include "sessiond/reconcile.h"
 #include "sessiond/sdconfig.h"
@@ -37,6 +38,14 @@
 #define NFLOG_AUDIT_MAX		1000
 #define SHUTDOWN_GRACE_S	15
 #define PROXY_RETRY_S		1
+/*
+ * A connected proxyd is pinged this often: a hung one (stopped, spinning)
+ * keeps its socket open and would otherwise look healthy. Calls block the
+ * loop (proxyc.h), so the ping's and the reconnect's own bound is short:
+ * a hung proxyd costs the API at most that much per period.
+ */
+#define PROXY_PING_S		2
+#define PROXY_PING_TIMEOUT_MS	1000
 
 int
 sessiond_audit(struct sessiond *sd, const struct session *s,
@@ -137,7 +146,10 @@ sessiond_state_write(struct sessiond *sd, const struct session *s)
 	json_t *j;
 	int rc;
 
-	(void)ip_format(&s->sess_addr, addr, sizeof(addr));
+	/* Before the address step there is none: an empty string, never
+	 * whatever the stack held (json_pack refused it, failing the rest). */
+	if (ip_format(&s->sess_addr, addr, sizeof(addr)) == -1)
+		addr[0] = '\0';
 	j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}",
 	    "v", 1, "id", s->id, "tenant", s->tenant, "backend", s->backend,
 	    "language", session_language_name(s->language),
@@ -197,10 +209,12 @@ sessiond_retain(struct sessiond *sd, const struct session *keep)
 void
 sessiond_session_ended(struct sessiond *sd, struct session *s)
 {
+	fault_point("teardown.state");
 	if (s->have_state) {
 		sessiond_state_remove(sd, s);
 		s->have_state = false;
 	}
+	fault_point("teardown.ended");
 	sd->live--;
 	sd->finished++;
 	if (s->phase == PHASE_ERROR)
@@ -300,27 +314,59 @@ proxy_read_cb(evutil_socket_t fd, short what, void *arg)
 		proxy_lost(sd, err);
 }
 
+/* One timer for both: reconnect while proxyd is gone, ping while it is
+ * connected. */
 static void
 proxy_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct sessiond *sd = arg;
+	struct timeval tv = { PROXY_PING_S, 0 };
+	char err[512];
+
 	(void)fd;
 	(void)what;
-	proxy_connect(arg);
+	if (sd->proxy == NULL) {
+		proxy_connect(sd);
+		return;
+	}
+	if (proxyc_ping(sd->proxy, PROXY_PING_TIMEOUT_MS, err,
+	    sizeof(err)) == -1) {
+		proxy_lost(sd, err);
+		return;
+	}
+	evtimer_add(sd->proxy_retry, &tv);
 }
 
 /*
  * Sessions live in proxyd too; after a reconnect (proxyd restarted) ours
- * are gone there, so they are added again.
+ * are gone there, so they are added again. A proxyd that was only hung
+ * or unreachable may instead still hold sessions that ended meanwhile
+ * (their del never reached it, or an add that timed out was applied
+ * late): those ended ones that we still know are removed, or their
+ * addresses would stay taken there.
  */
 static void
 proxy_readd(struct sessiond *sd)
 {
 	struct session *s;
 	struct ctl_binding *b;
+	const char *code;
 	size_t nb;
 	char err[512];
 
 	TAILQ_FOREACH(s, &sd->sessions, entry) {
+		if (phase_is_terminal(s->phase)) {
+			code = "";
+			if (proxyc_session_del(sd->proxy, s->id,
+			    PROXY_PING_TIMEOUT_MS, &code, err, sizeof(err)) ==
+			    0)
+				log_info("session %s: removed from proxyd, "
+				    "where it outlived its end", s->id);
+			else if (strcmp(code, CTL_ERR_NOT_FOUND) != 0)
+				log_warnx("session %s: proxyd session_del: %s",
+				    s->id, err);
+			continue;
+		}
 		if (!s->have_proxy)
 			continue;
 		if (session_bindings(s, &b, &nb, err, sizeof(err)) == -1 ||
@@ -336,11 +382,11 @@ proxy_readd(struct sessiond *sd)
 static void
 proxy_connect(struct sessiond *sd)
 {
-	struct timeval tv = { PROXY_RETRY_S, 0 };
+	struct timeval tv = { PROXY_RETRY_S, 0 }, ping = { PROXY_PING_S, 0 };
 	char err[512];
 
 	sd->proxy = proxyc_open(sd->cfg->proxyd_control,
-	    SESSIOND_PROXY_TIMEOUT_MS, proxy_event, sd, err, sizeof(err));
+	    PROXY_PING_TIMEOUT_MS, proxy_event, sd, err, sizeof(err));
 	if (sd->proxy == NULL) {
 		log_debug("proxyd: %s", err);
 		evtimer_add(sd->proxy_retry, &tv);
@@ -354,6 +400,8 @@ proxy_connect(struct sessiond *sd)
 	event_add(sd->proxy_ev, NULL);
 	log_info("connected to proxyd at %s", sd->cfg->proxyd_control);
 	proxy_readd(sd);
+	if (sd->proxy != NULL)
+		evtimer_add(sd->proxy_retry, &ping);
 }
 
 /* --- NFLOG: what the nft table dropped (UDP, ICMP, other protocols) -- */
@@ -588,6 +636,7 @@ sessiond_init(struct sessiond *sd, struct sdconfig *cfg, char *err,
 	int saved = -1, rc;
 
 	memset(sd, 0, sizeof(*sd));
+	fault_init();
 	sd->cfg = cfg;
 	sd->appliance_nsfd = -1;
 	sd->unix_fd = -1;

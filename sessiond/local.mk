@@ -1,6 +1,7 @@
 # enclave-sessiond's library; the daemon's main() links it like the tests do.
 noinst_LIBRARIES += sessiond/libsessiond.a
 sessiond_libsessiond_a_SOURCES = \
+	sessiond/fault.c sessiond/fault.h \
 	sessiond/phase.c sessiond/phase.h \
 	sessiond/request.c sessiond/request.h \
 	sessiond/sandbox.c sessiond/sandbox.h \

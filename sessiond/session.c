@@ -29,6 +29,7 @@
 #include "rules/policy.h"
 #include "rules/ruleset.h"
 #include "rules/txn.h"
+#include "sessiond/fault.h"
 #include "sessiond/proxyc.h"
 #include "sessiond/sdconfig.h"
 #include "sessiond/session.h"
@@ -250,6 +251,7 @@ session_teardown(struct session *s, char *err, size_t errlen)
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
+	fault_point("teardown.begin");
 	if (s->wait_ev != NULL) {
 		event_free(s->wait_ev);
 		s->wait_ev = NULL;
@@ -270,6 +272,7 @@ session_teardown(struct session *s, char *err, size_t errlen)
 			rc = -1;
 		}
 		s->run = NULL;
+		fault_point("teardown.sandbox");
 	}
 	if (s->have_proxy) {
 		if (sd->proxy == NULL ||
@@ -284,6 +287,7 @@ session_teardown(struct session *s, char *err, size_t errlen)
 			rc = -1;
 		}
 		s->have_proxy = false;
+		fault_point("teardown.proxy");
 	}
 	if (s->have_rules) {
 		if (rules_txn_init(&t, nft_seq(sd->nft)) == -1 ||
@@ -299,6 +303,7 @@ session_teardown(struct session *s, char *err, size_t errlen)
 		}
 		rules_txn_free(&t);
 		s->have_rules = false;
+		fault_point("teardown.rules");
 	}
 	if (s->have_net) {
 		if (netns_session_teardown(&s->net, e, sizeof(e)) == -1) {
@@ -313,6 +318,7 @@ session_teardown(struct session *s, char *err, size_t errlen)
 		(void)addrpool_free(&sd->pool, &s->sess_addr);
 		s->have_addr = false;
 	}
+	fault_point("teardown.netns");
 	return rc;
 }
 
@@ -514,6 +520,7 @@ session_finish(struct session *s)
 	if (d != NULL && s->result_error != NULL)
 		json_object_set_new(d, "error", json_string(s->result_error));
 	sessiond_audit(sd, s, "result_collected", d);
+	fault_point("finish.result");
 
 	s->has_exit = s->status.exited;
 	s->exit_code = s->status.exit_code;
@@ -538,6 +545,7 @@ session_finish(struct session *s)
 	    "mem_peak_bytes", (json_int_t)s->mem_peak_bytes,
 	    "egress_bytes", (json_int_t)s->egress_bytes,
 	    "boot_ms", (json_int_t)s->boot_ms));
+	fault_point("finish.metered");
 
 	if (s->killed)
 		set_phase(s, PHASE_KILLED);
@@ -945,6 +953,15 @@ session_start(struct sessiond *sd, const char *tenant,
 	}
 
 	set_phase(s, PHASE_STARTING);
+	/* Written at once, before anything is built: a crash from here on
+	 * leaves a state file, so the restart ends the session in the audit
+	 * too. It is rewritten with the netns and veth names once they are
+	 * chosen. */
+	if (sessiond_state_write(sd, s) == -1) {
+		session_fail(s, "state", "cannot write the state file");
+		return s;
+	}
+	fault_point("setup.created");
 	if ((s->be = backend_find(s->backend)) == NULL) {
 		session_fail(s, "backend", "no such backend");
 		return s;
@@ -961,32 +978,39 @@ session_start(struct sessiond *sd, const char *tenant,
 		session_fail(s, "address", e);
 		return s;
 	}
+	fault_point("setup.address");
 	if (sessiond_state_write(sd, s) == -1) {
 		session_fail(s, "state", "cannot write the state file");
 		return s;
 	}
+	fault_point("setup.state");
 	if (step_netns(s, e, sizeof(e)) == -1) {
 		session_fail(s, "netns", e);
 		return s;
 	}
+	fault_point("setup.netns");
 	if (step_rules(s, e, sizeof(e)) == -1) {
 		session_fail(s, "rules", e);
 		return s;
 	}
+	fault_point("setup.rules");
 	if (step_proxy(s, e, sizeof(e)) == -1) {
 		session_fail(s, "proxy", e);
 		return s;
 	}
+	fault_point("setup.proxy");
 	if (step_sandbox(s, e, sizeof(e)) == -1) {
 		session_fail(s, "sandbox", e);
 		return s;
 	}
+	fault_point("setup.sandbox");
 	set_phase(s, PHASE_RUNNING);
 	(void)ip_format(&s->sess_addr, addr, sizeof(addr));
 	sessiond_audit(sd, s, "sandbox_started",
 	    json_pack("{s:s, s:s, s:s}", "backend", s->be->name,
 	    "isolation", s->be->isolation, "address", addr));
 	(void)sessiond_state_write(sd, s);
+	fault_point("setup.running");
 	return s;
 }
 

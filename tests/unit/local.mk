@@ -34,6 +34,7 @@ unit_programs = \
 	tests/unit/test_dockerapi \
 	tests/unit/test_oci_bundle \
 	tests/unit/test_vmframe \
+	tests/unit/test_fault \
 	tests/unit/test_fcapi \
 	tests/unit/test_mint \
 	tests/unit/test_intercept \
