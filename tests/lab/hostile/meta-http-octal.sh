@@ -1,0 +1,7 @@
+# what: metadata IP spelled in octal (0251.0376.0251.0376) as an http:// URL host, with curl
+# expect-denied: 169.254.169.254 80 http blocked_range
+# expect-stdout: ^BLOCKED
+code=$(curl -s -o /tmp/body -w '%{http_code}' --max-time 10 -g 'http://0251.0376.0251.0376/latest/meta-data/iam/security-credentials/')
+rc=$?
+if grep -q . /tmp/body 2>/dev/null && [ "$code" = 200 ]; then echo "LEAK: $(head -c 200 /tmp/body)"; fi
+echo "BLOCKED: curl exit $rc, status $code: $(head -c 200 /tmp/body 2>/dev/null)"

@@ -1,0 +1,9 @@
+# what: metadata IP spelled as a v4-compatible IPv6 address (::169.254.169.254) as an http:// URL host, with curl
+# The session has no IPv6 address: the connect fails in the sandbox
+# (EADDRNOTAVAIL; the microvm guest has no IPv6 at all: EAFNOSUPPORT), no
+# packet is sent, so there is nothing to audit.
+# expect-stdout: ^BLOCKED: .*(Errno 99|Errno 97|curl exit 7,)
+code=$(curl -s -o /tmp/body -w '%{http_code}' --max-time 10 -g 'http://[::169.254.169.254]/latest/meta-data/iam/security-credentials/')
+rc=$?
+if grep -q . /tmp/body 2>/dev/null && [ "$code" = 200 ]; then echo "LEAK: $(head -c 200 /tmp/body)"; fi
+echo "BLOCKED: curl exit $rc, status $code: $(head -c 200 /tmp/body 2>/dev/null)"
