@@ -36,6 +36,7 @@ enum conn_state {
 	CONN_CONNECT,
 	CONN_RELAY,
 	CONN_TUNNEL,		/* after CONNECT's 200: reading the first bytes */
+	CONN_FIRST,		/* silent client, upstream connected: who speaks first */
 	CONN_LINGER,
 };
 
@@ -55,6 +56,7 @@ struct conn {
 	size_t len;
 	size_t cap;
 	struct event *ev;
+	struct event *uev;		/* CONN_FIRST: the upstream speaking first */
 	struct resolve_req *rreq;
 	uint64_t resolve_start_ms;
 	struct decision d;
@@ -83,6 +85,10 @@ conn_ev_clear(struct conn *c)
 	if (c->ev != NULL) {
 		event_free(c->ev);
 		c->ev = NULL;
+	}
+	if (c->uev != NULL) {
+		event_free(c->uev);
+		c->uev = NULL;
 	}
 }
 
@@ -245,11 +251,19 @@ http_denied_cb(void *arg, enum decide_reason reason, const char *host,
     uint16_t port, int status)
 {
 	struct conn *c = arg;
+	char judged[sizeof(c->d.host)];
+	uint16_t judged_port = c->oport;
 
 	(void)status;
+	/* The refused request's host names this event only: the connection
+	 * still ends with an egress_allowed for the host it was allowed to
+	 * reach, never for the one that was refused (keep-alive switching). */
+	memcpy(judged, c->d.host, sizeof(judged));
 	snprintf(c->d.host, sizeof(c->d.host), "%s", host);
 	c->oport = port;
 	conn_event(c, CTL_EVENT_EGRESS_DENIED, decide_reason_name(reason), 0, 0);
+	memcpy(c->d.host, judged, sizeof(judged));
+	c->oport = judged_port;
 }
 
 /* One secret_injected per request that carried the credential. */
@@ -270,7 +284,11 @@ http_done_cb(void *arg, uint64_t up, uint64_t down, int error)
 }
 
 static void conn_splice(struct conn *c);
+static void conn_start_relay(struct conn *c);
 static void conn_intercept(struct conn *c);
+static void conn_wait_first(struct conn *c, event_callback_fn client_cb);
+static int conn_first_spoke(struct conn *c, short what, event_callback_fn cb);
+static void sniff_read_cb(evutil_socket_t fd, short what, void *arg);
 
 /*
  * Reads the client through cb, bounded by the sniff timeout (the read
@@ -297,9 +315,16 @@ tunnel_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	char sni[HOSTNAME_MAX + 1];
+	enum sniff_kind k;
 	enum tls_result r;
 	ssize_t n;
 
+	if (c->state == CONN_FIRST && conn_first_spoke(c, what, tunnel_read_cb) == -1)
+		return;
+	if ((what & EV_TIMEOUT) && c->len == 0) {
+		conn_wait_first(c, tunnel_read_cb);
+		return;
+	}
 	if (!(what & EV_TIMEOUT)) {
 		n = read(fd, c->buf + c->len, c->cap - c->len);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
@@ -311,10 +336,20 @@ tunnel_read_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		c->len += (size_t)n;
 	}
-	if (sniff_classify((const uint8_t *)c->buf, c->len) != SNIFF_TLS) {
-		if (!(what & EV_TIMEOUT) && c->len < c->cap &&
-		    sniff_classify((const uint8_t *)c->buf, c->len) == SNIFF_NEED_MORE)
+	k = sniff_classify((const uint8_t *)c->buf, c->len);
+	if (k != SNIFF_TLS) {
+		if (!(what & EV_TIMEOUT) && c->len < c->cap && k == SNIFF_NEED_MORE)
 			return;
+		if (k == SNIFF_HTTP) {
+			/* Plain HTTP through the tunnel: each request's Host must
+			 * still name what CONNECT asked for (the flow judges them
+			 * all), or the tunnel would front another site on the
+			 * same address. */
+			c->proto = CTL_PROTO_HTTP;
+			c->is_connect = 0;
+			conn_start_relay(c);
+			return;
+		}
 		c->proto = CTL_PROTO_TCP;
 		conn_splice(c);
 		return;
@@ -460,6 +495,10 @@ conn_start_relay(struct conn *c)
 		conn_intercept(c);
 		return;
 	}
+	if (c->proto == CTL_PROTO_TCP && c->len == 0) {
+		conn_wait_first(c, sniff_read_cb);
+		return;
+	}
 	conn_ev_clear(c);
 	c->state = CONN_RELAY;
 	if (c->proto == CTL_PROTO_HTTP) {
@@ -486,6 +525,86 @@ conn_start_relay(struct conn *c)
 		return;
 	}
 	conn_splice(c);
+}
+
+/* The upstream spoke before the client said a word: a server-first
+ * protocol (SMTP, a database's greeting), relayed as the raw TCP it was
+ * judged to be. */
+static void
+upstream_first_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	c->proto = CTL_PROTO_TCP;
+	conn_splice(c);
+}
+
+/*
+ * A client silent past the sniff timeout, toward a destination it may
+ * reach: the upstream is connected, and whoever speaks first decides
+ * (nobody within the idle timeout: closed). Were
+ * the client's late bytes spliced unread, a request or ClientHello sent
+ * after a pause would name any host on the same address unjudged (domain
+ * fronting on a shared address, or out of a CONNECT tunnel).
+ */
+static void
+conn_wait_first(struct conn *c, event_callback_fn client_cb)
+{
+	struct timeval tv;
+
+	conn_ev_clear(c);
+	c->state = CONN_FIRST;
+	c->ev = event_new(c->w->base, c->cfd, EV_READ | EV_PERSIST, client_cb, c);
+	c->uev = event_new(c->w->base, c->ufd, EV_READ, upstream_first_cb, c);
+	if (c->ev == NULL || c->uev == NULL) {
+		conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "proxy_error", 0, 0);
+		conn_close(c);
+		return;
+	}
+	ms_to_tv(conn_limits(c)->idle_timeout_ms, &tv);
+	event_add(c->ev, &tv);
+	event_add(c->uev, NULL);
+}
+
+/*
+ * The client spoke first after all. Its bytes are sniffed like any first
+ * bytes, within the sniff timeout; -1 when there is nothing to sniff yet,
+ * or the connection ended (nobody spoke, or the client left). Outside a tunnel the upstream connected for silence is
+ * dropped unused: the bytes are judged from the start, and what they name
+ * decides where the proxy connects.
+ */
+static int
+conn_first_spoke(struct conn *c, short what, event_callback_fn cb)
+{
+	char b;
+	ssize_t n = 0;
+
+	if (!(what & EV_TIMEOUT)) {
+		n = recv(c->cfd, &b, 1, MSG_PEEK);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return -1;	/* not yet: the event comes again */
+	}
+	if (n <= 0) {
+		/* Nobody spoke, or the client left without a word: the
+		 * connection it was allowed ends here, audited as such. */
+		conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "allowed", 0, 0);
+		conn_close(c);
+		return -1;
+	}
+	if (!c->is_connect) {
+		close(c->ufd);
+		c->ufd = -1;
+		c->state = CONN_SNIFF;
+	} else {
+		c->state = CONN_TUNNEL;
+	}
+	if (conn_read_client(c, cb) == -1) {
+		conn_close(c);
+		return -1;
+	}
+	return 0;
 }
 
 /* TLS and raw TCP: zero-copy from here on, sniffed bytes sent first. */
@@ -823,6 +942,8 @@ sniff_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	ssize_t n;
 
+	if (c->state == CONN_FIRST && conn_first_spoke(c, what, sniff_read_cb) == -1)
+		return;
 	if (what & EV_TIMEOUT) {
 		/* Silent or unrecognised within the sniff timeout: raw TCP. */
 		conn_sniff(c, 1);
@@ -971,8 +1092,7 @@ conn_close(struct conn *c)
 	relay_free(c->relay);
 	httpflow_free(c->hf);
 	intercept_free(c->ic);
-	if (c->ev != NULL)
-		conn_ev_clear(c);
+	conn_ev_clear(c);
 	if (c->cfd >= 0)
 		close(c->cfd);
 	if (c->ufd >= 0)

@@ -199,7 +199,10 @@ dns_resolved(const struct resolve_answer *ans, void *arg)
 	struct dns_rr rr[RESOLVE_MAX_ADDRS];
 	size_t i, n = 0, blocked = 0, len;
 	int fam = r->q.qtype == DNS_TYPE_A ? AF_INET : AF_INET6;
-	static uint8_t out[DNS_TCP_BUF];
+	/* One per thread: each worker builds answers on its own loop, and a
+	 * buffer shared between them mixed one client's answer into
+	 * another's (found by tests/lab/load.sh). */
+	static _Thread_local uint8_t out[DNS_TCP_BUF];
 	uint64_t now = clock_monotonic_ms();
 	struct dns_tcp *tcp = r->tcp;
 	/* Set only once resolver_lookup() returned: a cache hit answers
@@ -287,7 +290,8 @@ dns_handle(struct dnsserver *ds, const uint8_t *msg, size_t len,
 			reply_error(ds, &q, dns_result_rcode(res), udp_fd, from,
 			    fromlen, tcp);
 		if (res == DNS_FORMERR || res == DNS_REFUSED) {
-			if (dns_name_format(&q, shown, sizeof(shown)) != 0)
+			/* It returns the length written: only -1 is a failure. */
+			if (dns_name_format(&q, shown, sizeof(shown)) < 0)
 				shown[0] = '\0';
 			dns_event(ds, s, src, shown, 1, "bad_request");
 		}
@@ -298,11 +302,14 @@ dns_handle(struct dnsserver *ds, const uint8_t *msg, size_t len,
 	/* A bound host is allowed for its session whatever the list says. */
 	if (rc != HOSTNAME_OK || (!policy_name_allowed(s->allow, canon) &&
 	    (s->bound == NULL || !policy_name_allowed(s->bound, canon)))) {
-		/* Never sent upstream: this is what closes DNS exfiltration. */
-		if (rc != HOSTNAME_OK && dns_name_format(&q, canon, sizeof(canon)) != 0)
-			canon[0] = '\0';
-		dns_event(ds, s, src, canon, 1, rc == -1 ? "invalid_host" :
-		    "not_allowlisted");
+		/* Never sent upstream: this is what closes DNS exfiltration.
+		 * A name that is no host name is audited as asked (escaped),
+		 * so two such attempts are two events, not one blank one. */
+		if (rc != HOSTNAME_OK &&
+		    dns_name_format(&q, shown, sizeof(shown)) < 0)
+			shown[0] = '\0';
+		dns_event(ds, s, src, rc != HOSTNAME_OK ? shown : canon, 1,
+		    rc == -1 ? "invalid_host" : "not_allowlisted");
 		reply_error(ds, &q, DNS_RCODE_NXDOMAIN, udp_fd, from, fromlen, tcp);
 		px_session_unref(s);
 		return;

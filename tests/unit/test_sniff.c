@@ -40,11 +40,51 @@ static void
 test_not_http(void **state)
 {
 	(void)state;
-	assert_int_equal(classify_str("get / HTTP/1.1\r\n"), SNIFF_RAW);
-	assert_int_equal(classify_str("GETX / HTTP/1.1"), SNIFF_RAW);
 	assert_int_equal(classify_str("SSH-2.0-OpenSSH_9.2\r\n"), SNIFF_RAW);
-	assert_int_equal(classify_str("PRI * HTTP/2.0\r\n"), SNIFF_RAW);
-	assert_int_equal(classify_str("\r\nGET / HTTP/1.1"), SNIFF_RAW);
+	assert_int_equal(classify_str("SSH-2.0-OpenSSH_9.2 x\r\n"), SNIFF_RAW);
+	assert_int_equal(sniff_classify((const uint8_t *)"\0probe\n", 7), SNIFF_RAW);
+	assert_int_equal(classify_str(" GET / HTTP/1.1"), SNIFF_RAW);
+	assert_int_equal(classify_str("GET\t/ HTTP/1.1"), SNIFF_RAW);
+	assert_int_equal(classify_str("get key\r\n"), SNIFF_RAW);
+	assert_int_equal(classify_str("set k 0 0 1\r\n"), SNIFF_RAW);
+	assert_int_equal(classify_str("BREW host:80 SPDY/3\r\n"), SNIFF_RAW);
+	assert_int_equal(classify_str("*3\r\n$3\r\nSET\r\n"), SNIFF_RAW);
+}
+
+/* Methods we have no name for are HTTP once the line says so: servers
+ * take them, and as raw TCP their Host would pass unjudged. */
+static void
+test_any_method(void **state)
+{
+	(void)state;
+	assert_int_equal(classify_str("BREW /host HTTP/1.1\r\n"), SNIFF_HTTP);
+	assert_int_equal(classify_str("PROPFIND /"), SNIFF_HTTP);
+	assert_int_equal(classify_str("get / HTTP/1.1\r\n"), SNIFF_HTTP);
+	assert_int_equal(classify_str("GETX / HTTP/1.1"), SNIFF_HTTP);
+	assert_int_equal(classify_str("BREW  /x"), SNIFF_HTTP);
+	assert_int_equal(classify_str("BREW http://exfil.example/"), SNIFF_HTTP);
+	assert_int_equal(classify_str("BREW exfil.example:80 HTTP/1.1"), SNIFF_HTTP);
+	assert_int_equal(classify_str("BREW exfil.example:80  HTTP/"), SNIFF_HTTP);
+	/* h2c prior knowledge: HTTP, so the parser refuses what it cannot judge. */
+	assert_int_equal(classify_str("PRI * HTTP/2.0\r\n"), SNIFF_HTTP);
+	/* Prefixes of such a line wait for more. */
+	assert_int_equal(classify_str("BREW"), SNIFF_NEED_MORE);
+	assert_int_equal(classify_str("BREW "), SNIFF_NEED_MORE);
+	assert_int_equal(classify_str("BREW http:/"), SNIFF_NEED_MORE);
+	assert_int_equal(classify_str("BREW exfil.example:80"), SNIFF_NEED_MORE);
+	assert_int_equal(classify_str("BREW exfil.example:80 HTT"), SNIFF_NEED_MORE);
+}
+
+/* Servers skip empty lines (even bare LFs) before a request: so does the
+ * sniffer, and the parser refuses all but one CRLF. */
+static void
+test_leading_empty_lines(void **state)
+{
+	(void)state;
+	assert_int_equal(classify_str("\r\nGET / HTTP/1.1"), SNIFF_HTTP);
+	assert_int_equal(classify_str("\r\n\r\nBREW / HTTP/1.1"), SNIFF_HTTP);
+	assert_int_equal(classify_str("\nGET / HTTP/1.1"), SNIFF_HTTP);
+	assert_int_equal(classify_str("\r"), SNIFF_HTTP);
 }
 
 static void
@@ -86,6 +126,8 @@ main(void)
 		cmocka_unit_test(test_http_methods),
 		cmocka_unit_test(test_http_prefixes_need_more),
 		cmocka_unit_test(test_not_http),
+		cmocka_unit_test(test_any_method),
+		cmocka_unit_test(test_leading_empty_lines),
 		cmocka_unit_test(test_tls_client_hello),
 		cmocka_unit_test(test_kind_names),
 	};
