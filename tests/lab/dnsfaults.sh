@@ -17,21 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-top_build=${abs_top_builddir:-$(cd "$here/../.." && pwd)}
-top_src=${abs_top_srcdir:-$(cd "$here/../.." && pwd)}
-CTL=$top_build/ctl/enclavectl
-LABSCRIPT=$top_src/ctl/enclave-lab
-export ENCLAVE_BUILDDIR=$top_build
-export ENCLAVE_LAB_SCRIPT=$LABSCRIPT
-
-lab_preflight
-for f in "$CTL" "$top_build/sessiond/enclave-sessiond" "$LABSCRIPT"; do
-	if [ ! -x "$f" ]; then
-		echo "1..1"
-		echo "not ok 1 - $f built (make check builds it)"
-		exit 1
-	fi
-done
+appliance_init sessiond/enclave-sessiond
 tap_plan 41
 
 NAME=d$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
@@ -47,13 +33,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-if ! "$CTL" lab up --name "$NAME" >"$T/up.out" 2>"$T/up.err"; then
-	tap_diag "$(tail -20 "$T/up.err")"
-	tap_bail "enclavectl lab up failed"
-fi
-val() { sed -n "s/^$1=//p" "$T/up.out"; }
-S=$(val ENCLAVE_SOCKET)
-D=$(val ENCLAVE_LAB_DIR)
+appliance_up "$NAME"
 LNS=${NAME}lab
 INS=${NAME}inet
 is "lab up: health 200 with proxyd connected" "200 True" \

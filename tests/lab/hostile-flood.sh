@@ -25,19 +25,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-top_build=${abs_top_builddir:-$(cd "$here/../.." && pwd)}
-top_src=${abs_top_srcdir:-$(cd "$here/../.." && pwd)}
-CTL=$top_build/ctl/enclavectl
+appliance_init
 CORPUS=$top_src/tests/lab/hostile
-export ENCLAVE_BUILDDIR=$top_build
-export ENCLAVE_LAB_SCRIPT=$top_src/ctl/enclave-lab
-
-lab_preflight
-if [ ! -x "$CTL" ]; then
-	echo "1..1"
-	echo "not ok 1 - $CTL built (make check builds it)"
-	exit 1
-fi
 tap_plan 26
 
 # Per session 64; all sessions together 160, so one session at its cap
@@ -66,13 +55,7 @@ max_connections 160
 max_connections_per_session $PER_SESSION
 sniff_timeout_ms $SNIFF_MS
 EOF
-if ! "$CTL" lab up --name "$NAME" --proxyd-conf-extra "$T/proxyd-extra.conf" \
-	>"$T/up.out" 2>"$T/up.err"; then
-	tap_diag "$(tail -20 "$T/up.err")"
-	tap_bail "enclavectl lab up failed"
-fi
-S=$(sed -n 's/^ENCLAVE_SOCKET=//p' "$T/up.out")
-D=$(sed -n 's/^ENCLAVE_LAB_DIR=//p' "$T/up.out")
+appliance_up "$NAME" --proxyd-conf-extra "$T/proxyd-extra.conf"
 PX=$(cat "$D/proxyd.pid")
 is "proxyd runs with the extra limits (--proxyd-conf-extra)" 3 \
 	"$(grep -c -E "^(max_connections 160|max_connections_per_session $PER_SESSION|sniff_timeout_ms $SNIFF_MS)\$" "$D/proxyd.conf")"

@@ -19,6 +19,8 @@
 #   # egress: allowed.test api.allowed.test the allow list (default allowed.test)
 #   # backends: all                         also run on every other backend
 #   # inet: allow HOST...                   hosts inet may see (default none)
+#   # include: NAME...                      prepend include/NAME.py (or .sh):
+#                                           helpers many workloads share
 # @LAB_DIR@, @SESSIOND_SOCK@ and @PROXYD_SOCK@ in the code become the lab's
 # real paths, so workloads can try to reach them.
 #
@@ -38,19 +40,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-top_build=${abs_top_builddir:-$(cd "$here/../.." && pwd)}
-top_src=${abs_top_srcdir:-$(cd "$here/../.." && pwd)}
-CTL=$top_build/ctl/enclavectl
+appliance_init
 CORPUS=${HOSTILE_DIR:-$top_src/tests/lab/hostile}
-export ENCLAVE_BUILDDIR=$top_build
-export ENCLAVE_LAB_SCRIPT=$top_src/ctl/enclave-lab
-
-lab_preflight
-if [ ! -x "$CTL" ]; then
-	echo "1..1"
-	echo "not ok 1 - $CTL built (make check builds it)"
-	exit 1
-fi
 
 NAME=h$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 T=$(mktemp -d /tmp/enclave-hostile-test.XXXXXX)
@@ -66,7 +57,7 @@ cat >"$T/corpus.py" <<'EOF'
 import json, os, re, sys
 
 KEYS = {"what", "expect-denied", "expect-allowed", "expect-phase",
-        "expect-stdout", "limits", "egress", "backends", "inet"}
+        "expect-stdout", "limits", "egress", "backends", "inet", "include"}
 
 def header(path):
     h = {"expect-denied": [], "expect-allowed": []}
@@ -109,11 +100,22 @@ def problems(h, path):
     inet = (h.get("inet") or "").split()
     if inet and inet[0] != "allow":
         bad.append("inet: must be 'allow HOST...'")
+    for name in includes(h, path):
+        if not os.path.isfile(name):
+            bad.append("no such include: %s" % name)
     return bad
+
+def includes(h, path):
+    """The files "# include: NAME..." names: include/NAME.py (or .sh)
+    beside the workload, prepended to its code in that order."""
+    ext = os.path.splitext(path)[1]
+    return [os.path.join(os.path.dirname(path), "include", n + ext)
+            for n in (h.get("include") or "").split()]
 
 def cmd_req(path, backend, labdir, ssock, psock, out):
     h = header(path)
-    code = open(path, encoding="utf-8").read()
+    code = "".join(open(n, encoding="utf-8").read() for n in includes(h, path))
+    code += open(path, encoding="utf-8").read()
     for k, v in (("@LAB_DIR@", labdir), ("@SESSIOND_SOCK@", ssock),
                  ("@PROXYD_SOCK@", psock)):
         code = code.replace(k, v)
@@ -297,15 +299,7 @@ while IFS=$'\t' read -r all f; do
 	[ "$all" = 1 ] && ALLSET+=("$f")
 done < <([ ${#FILES[@]} -gt 0 ] && python3 "$T/corpus.py" list "${FILES[@]}")
 
-if ! "$CTL" lab up --name "$NAME" --docker >"$T/up.out" 2>"$T/up.err"; then
-	echo "1..1"
-	echo "not ok 1 - lab up"
-	sed 's/^/# /' "$T/up.err" | tail -20
-	exit 1
-fi
-val() { sed -n "s/^$1=//p" "$T/up.out"; }
-S=$(val ENCLAVE_SOCKET)
-D=$(val ENCLAVE_LAB_DIR)
+appliance_up "$NAME" --docker
 INS=${NAME}inet
 LNS=${NAME}lab
 IIF=${NAME}-inet

@@ -126,6 +126,44 @@ tap_done() {
 # set LAB_BACKEND to send every session to one backend.
 # ---------------------------------------------------------------------------
 
+# appliance_init [PROGRAM...]: a test's set-up before tap_plan. Sets
+# top_build and top_src (automake's abs_top_* or this source tree), CTL and
+# LABSCRIPT, exports what `enclavectl lab` needs to find the build, runs
+# lab_preflight, and ends the test with one failing point when CTL or a
+# PROGRAM (a path under the build) is not built.
+appliance_init() {
+	local self f
+	self=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	top_build=${abs_top_builddir:-$self}
+	top_src=${abs_top_srcdir:-$self}
+	CTL=$top_build/ctl/enclavectl
+	LABSCRIPT=$top_src/ctl/enclave-lab
+	export ENCLAVE_BUILDDIR=$top_build ENCLAVE_LAB_SCRIPT=$LABSCRIPT
+	lab_preflight
+	for f in "$CTL" "${@/#/$top_build/}"; do
+		if [ ! -x "$f" ]; then
+			echo "1..1"
+			echo "not ok 1 - $f built (make check builds it)"
+			exit 1
+		fi
+	done
+}
+# appliance_up NAME [OPTION...]: `enclavectl lab up --name NAME OPTION...`
+# with its output in $T/up.out (set T first); sets S (the API socket) and D
+# (the lab directory), or bails out with lab up's last words.
+appliance_up() {
+	local name=$1
+	shift
+	if ! "$CTL" lab up --name "$name" "$@" >"$T/up.out" 2>"$T/up.err"; then
+		tap_diag "$(tail -20 "$T/up.err")"
+		tap_bail "enclavectl lab up failed"
+	fi
+	S=$(appliance_val ENCLAVE_SOCKET)
+	D=$(appliance_val ENCLAVE_LAB_DIR)
+}
+# appliance_val KEY: the value of lab up's KEY=value line.
+appliance_val() { sed -n "s/^$1=//p" "$T/up.out"; }
+
 # api [--uid N] METHOD PATH [BODYFILE]: the status on stdout, the body in
 # $T/body. With --uid the request comes from that uid (tenancy); its curl
 # cannot write in $T, so the body comes back through stdout.

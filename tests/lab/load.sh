@@ -26,12 +26,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-top_build=${abs_top_builddir:-$(cd "$here/../.." && pwd)}
-top_src=${abs_top_srcdir:-$(cd "$here/../.." && pwd)}
-CTL=$top_build/ctl/enclavectl
-export ENCLAVE_BUILDDIR=$top_build
-export ENCLAVE_LAB_SCRIPT=$top_src/ctl/enclave-lab
-
 N=${LOAD_SESSIONS:-50}
 SOAK=${SOAK_SECONDS:-45}
 SOAK_N=${SOAK_SESSIONS:-4}
@@ -47,12 +41,7 @@ if [ "$N" -lt 2 ] || [ "$N" -gt 1000 ] || [ "$SOAK" -lt 10 ] || [ "$SOAK" -gt 36
 	exit 1
 fi
 
-lab_preflight
-if [ ! -x "$CTL" ]; then
-	echo "1..1"
-	echo "not ok 1 - $CTL built (make check builds it)"
-	exit 1
-fi
+appliance_init
 ROUNDS="warmup r1 r2"
 tap_plan 40
 
@@ -77,13 +66,7 @@ trap 'exit 130' INT TERM HUP
 
 # Room for a whole round at once, and the soak's sessions on top.
 printf 'max_sessions %d\n' $((N + SOAK_N + 8)) >"$T/extra.conf"
-if ! "$CTL" lab up --name "$NAME" --sessiond-conf-extra "$T/extra.conf" \
-	>"$T/up.out" 2>"$T/up.err"; then
-	tap_diag "$(tail -20 "$T/up.err")"
-	tap_bail "enclavectl lab up failed"
-fi
-S=$(sed -n 's/^ENCLAVE_SOCKET=//p' "$T/up.out")
-D=$(sed -n 's/^ENCLAVE_LAB_DIR=//p' "$T/up.out")
+appliance_up "$NAME" --sessiond-conf-extra "$T/extra.conf"
 LNS=${NAME}lab
 PX_PID=$(cat "$D/proxyd.pid")
 SD_PID=$(cat "$D/sessiond.pid")

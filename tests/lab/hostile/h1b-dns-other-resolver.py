@@ -1,4 +1,5 @@
 # what: DNS straight to another resolver's address (the attacker's server, an allowed server, the lab host) over UDP and TCP 53, and to a non-standard DNS port
+# include: dns
 # expect-denied: r1-6578.exfil.attacker.example 53 dns not_allowlisted
 # expect-denied: r2-6578.exfil.attacker.example 53 dns not_allowlisted
 # expect-denied: r3-6578.exfil.attacker.example 53 dns not_allowlisted
@@ -7,40 +8,6 @@
 # expect-stdout: DONE 5 blocked
 import os, random, socket, struct
 
-
-def dns_query(name, qtype=1, server="198.18.0.2", tcp=False, qclass=1):
-    """One query, as raw wire bytes; returns (rcode, ancount) or raises."""
-    qid = random.randrange(65536)
-    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
-    for label in name.rstrip(".").split("."):
-        b = label.encode()
-        q += bytes([len(b)]) + b
-    q += b"\0" + struct.pack(">HH", qtype, qclass)
-    if tcp:
-        s = socket.create_connection((server, 53), timeout=10)
-        try:
-            s.sendall(struct.pack(">H", len(q)) + q)
-            buf = b""
-            while len(buf) < 2 or len(buf) < 2 + struct.unpack(">H", buf[:2])[0]:
-                chunk = s.recv(65537)
-                if not chunk:
-                    raise ConnectionError("closed after %d bytes" % len(buf))
-                buf += chunk
-            r = buf[2:]
-        finally:
-            s.close()
-    else:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.settimeout(5)
-        try:
-            s.sendto(q, (server, 53))
-            r, _ = s.recvfrom(65535)
-        finally:
-            s.close()
-    rid, flags, _, an = struct.unpack(">HHHH", r[:8])
-    if rid != qid:
-        raise ValueError("answer for another id")
-    return flags & 0xF, an
 
 # Whatever address a query is sent to on port 53, proxyd's DNS server
 # answers it (the redirect ignores the destination): the attacker's own

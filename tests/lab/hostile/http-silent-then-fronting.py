@@ -1,4 +1,5 @@
 # what: silent past the sniff timeout toward allowed.test's address, then GET /host with Host: exfil.attacker.example
+# include: http
 # expect-allowed: allowed.test dns
 # expect-denied: exfil.attacker.example 80 http not_allowlisted
 # inet: allow allowed.test
@@ -30,15 +31,6 @@ def exchange(addr, port, data, timeout=10, pause=0.0):
     return out
 
 
-def report(out):
-    """One line per response status and per lab page seen, then the tail."""
-    import re
-    text = out.decode("latin-1")
-    for m in re.finditer(r"HTTP/1\.[01] [0-9]{3}[^\r\n]*|hello from \S+", text):
-        print("STATUS:" if m.group(0).startswith("HTTP/") else "PAGE:", m.group(0))
-        if m.group(0).startswith("hello from") and m.group(0) != "hello from allowed.test":
-            print("LEAK:", m.group(0))
-    print("TAIL:", text[-300:].replace("\r\n", " | ").replace("\n", " | "))
 # allowed.test is resolved first: its address is then one raw TCP may
 # reach, so only judging the late request keeps its Host from passing.
 socket.getaddrinfo("allowed.test", 80)
