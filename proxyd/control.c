@@ -52,8 +52,13 @@ client_send(struct control_client *cc, char *line)
 {
 	if (line == NULL)
 		return;
+	/* One line, whole: workers broadcast events into the same buffer,
+	 * and one landing between a reply and its newline glued two JSON
+	 * documents together (sessiond's ping every 2 s made it common). */
+	bufferevent_lock(cc->bev);
 	bufferevent_write(cc->bev, line, strlen(line));
 	bufferevent_write(cc->bev, "\n", 1);
+	bufferevent_unlock(cc->bev);
 	free(line);
 }
 
@@ -71,6 +76,9 @@ control_apply(struct control *ctl, struct ctl_request *req)
 		ctlmsg_reply_hello(req->req, &line);
 		return line;
 	case CTL_OP_PING:
+		/* A barrier for sessiond: denials still being folded go out
+		 * first, ahead of the reply on the same stream. */
+		events_flush(ctl->srv->events);
 		ctlmsg_reply_ok(req->req, &line);
 		return line;
 	case CTL_OP_SESSION_DEL:
@@ -232,8 +240,10 @@ control_broadcast(const char *line, size_t len, void *arg)
 			metrics_events_dropped(ctl->srv->metrics, 1);
 			continue;
 		}
+		bufferevent_lock(ctl->clients[i]->bev);	/* client_send's */
 		bufferevent_write(ctl->clients[i]->bev, line, len);
 		bufferevent_write(ctl->clients[i]->bev, "\n", 1);
+		bufferevent_unlock(ctl->clients[i]->bev);
 	}
 	pthread_mutex_unlock(&ctl->lock);
 }

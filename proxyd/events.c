@@ -207,6 +207,35 @@ events_tick(struct events *ev, int flush_all)
 	pthread_mutex_unlock(&ev->lock);
 }
 
+/*
+ * Emits every folded count now, leaving the windows open: a barrier (the
+ * control socket's ping) promises sessiond everything decided so far, and
+ * a count held back until the window closes would reach the audit after
+ * its session ended, or, once the session is deleted, under no session.
+ */
+void
+events_flush(struct events *ev)
+{
+	struct window *w;
+	int64_t now = ev->now_ms();
+	size_t i;
+
+	pthread_mutex_lock(&ev->lock);
+	for (i = 0; i < WINDOW_BUCKETS && ev->nwindows > 0; i++) {
+		for (w = ev->buckets[i]; w != NULL; w = w->next) {
+			if (w->folded > 0) {
+				struct ctl_event tail = w->first;
+
+				tail.count = w->folded;
+				tail.ts_ms = now;
+				write_line(ev, &tail);
+				w->folded = 0;
+			}
+		}
+	}
+	pthread_mutex_unlock(&ev->lock);
+}
+
 uint64_t
 events_written(struct events *ev)
 {

@@ -32,6 +32,9 @@ void events_emit(struct events *ev, struct ctl_event *e);
 /* Closes windows older than EVENTS_COALESCE_MS, emitting their counts.
  * Call periodically (a timer) and at shutdown with flush_all set. */
 void events_tick(struct events *ev, int flush_all);
+/* Emits the counts folded so far without closing their windows: after it
+ * returns, every decision made before it has been written. */
+void events_flush(struct events *ev);
 /* Events written, and denials folded into a later count (metrics, tests). */
 uint64_t events_written(struct events *ev);
 uint64_t events_folded(struct events *ev);

@@ -121,8 +121,8 @@ int proxyc_session_del(struct proxyc *pc, const char *id, int timeout_ms,
 /*
  * A barrier: when it returns 0, every event proxyd emitted before it
  * processed the ping has been handed to cb (proxyd writes events and
- * replies into one ordered stream). Denials proxyd is still coalescing are
- * not emitted yet: their counts follow when the window closes.
+ * replies into one ordered stream). That includes the counts of denials
+ * proxyd is still coalescing: it writes them out before its reply.
  */
 int proxyc_ping(struct proxyc *pc, int timeout_ms, char *err, size_t errlen);
 

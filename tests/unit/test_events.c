@@ -174,6 +174,45 @@ test_windows_are_bounded(void **state)
 	events_free(ev);
 }
 
+/* A barrier (the control socket's ping) sends folded counts at once and
+ * keeps the window open: nothing is counted twice, nothing waits. */
+static void
+test_flush_sends_folded_counts(void **state)
+{
+	struct capture c = { 0 };
+	struct events *ev;
+	struct ctl_event e;
+	char err[128];
+	int i;
+
+	(void)state;
+	assert_non_null(ev = events_new(NULL, err, sizeof(err)));
+	events_set_clock(ev, fake_clock);
+	events_set_sink(ev, sink, &c);
+	fake_now = 1700000000000;
+	for (i = 0; i < 3; i++) {
+		e = denial("other.test", "not_allowlisted");
+		events_emit(ev, &e);
+	}
+	assert_int_equal(c.n, 1);
+	events_flush(ev);		/* well inside the window */
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.last.count, 2);
+	events_flush(ev);		/* nothing new: nothing written */
+	assert_int_equal(c.n, 2);
+	/* The window is still open: the next one is folded, not written. */
+	e = denial("other.test", "not_allowlisted");
+	events_emit(ev, &e);
+	assert_int_equal(c.n, 2);
+	fake_now += EVENTS_COALESCE_MS;
+	events_tick(ev, 0);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(c.last.count, 1);
+	events_tick(ev, 1);
+	assert_int_equal(c.n, 3);
+	events_free(ev);
+}
+
 int
 main(void)
 {
@@ -181,6 +220,7 @@ main(void)
 		cmocka_unit_test(test_denials_coalesce),
 		cmocka_unit_test(test_allowed_never_folded_and_log_file),
 		cmocka_unit_test(test_windows_are_bounded),
+		cmocka_unit_test(test_flush_sends_folded_counts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
