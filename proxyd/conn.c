@@ -6,6 +6,7 @@
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,6 +443,18 @@ icpt_done_cb(void *arg, uint64_t up, uint64_t down, enum intercept_end end)
 	conn_close(c);
 }
 
+/*
+ * The sniffed bytes belong to the relay now (each takes its own copy of
+ * the prefix): a connection idle for hours must not keep its sniff buffer.
+ */
+static void
+conn_drop_buf(struct conn *c)
+{
+	free(c->buf);
+	c->buf = NULL;
+	c->len = c->cap = 0;
+}
+
 /* A bound host over TLS: terminate it here, inject, relay (intercept.h). */
 static void
 conn_intercept(struct conn *c)
@@ -473,7 +486,9 @@ conn_intercept(struct conn *c)
 	if (c->ic == NULL) {
 		conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "proxy_error", 0, 0);
 		conn_close(c);
+		return;
 	}
+	conn_drop_buf(c);
 }
 
 /* Upstream connected: hand both sockets to the relay that fits. */
@@ -521,7 +536,9 @@ conn_start_relay(struct conn *c)
 		if (c->hf == NULL) {
 			conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "proxy_error", 0, 0);
 			conn_close(c);
+			return;
 		}
+		conn_drop_buf(c);
 		return;
 	}
 	conn_splice(c);
@@ -619,6 +636,7 @@ conn_splice(struct conn *c)
 	ro.prefix = c->buf;
 	ro.prefix_len = c->len;
 	ro.idle_ms = conn_limits(c)->idle_timeout_ms;
+	ro.pipes = c->w->pipes;
 	c->relay = relay_new(c->w->base, c->cfd, c->ufd, &ro, conn_relay_done, c);
 	if (c->relay == NULL) {
 		conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "proxy_error", 0, 0);
@@ -626,6 +644,7 @@ conn_splice(struct conn *c)
 		return;
 	}
 	c->cfd = c->ufd = -1;
+	conn_drop_buf(c);
 }
 
 /* Allowed by policy, but the upstream could not be reached. */
@@ -676,6 +695,7 @@ conn_connect(struct conn *c)
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	struct timeval tv;
+	int one = 1;
 
 	sl = ip_to_sockaddr(&c->d.connect, c->oport, &ss);
 	c->ufd = socket(c->d.connect.family, SOCK_STREAM | SOCK_NONBLOCK |
@@ -684,6 +704,9 @@ conn_connect(struct conn *c)
 		conn_upstream_failed(c, errno);
 		return;
 	}
+	/* Relayed as they come: Nagle would hold a small write behind the
+	 * upstream's delayed ACK (the client side has it from the listener). */
+	(void)setsockopt(c->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(c->ufd, (struct sockaddr *)&ss, sl) == -1 &&
 	    errno != EINPROGRESS) {
 		conn_upstream_failed(c, errno);

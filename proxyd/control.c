@@ -32,6 +32,19 @@ struct control {
 	unsigned long long dropped;
 };
 
+/* Caller holds ctl->lock. With no client to broadcast to, the events
+ * need not be encoded for us (an atomic: the events lock is not taken
+ * under ours, the broadcast takes them in the other order). */
+static void
+clients_changed(struct control *ctl)
+{
+	size_t i;
+
+	for (i = 0; i < CONTROL_CLIENTS_MAX && ctl->clients[i] == NULL; i++)
+		;
+	events_set_sink_live(ctl->srv->events, i < CONTROL_CLIENTS_MAX);
+}
+
 static void
 client_free(struct control_client *cc)
 {
@@ -42,6 +55,7 @@ client_free(struct control_client *cc)
 	for (i = 0; i < CONTROL_CLIENTS_MAX; i++)
 		if (ctl->clients[i] == cc)
 			ctl->clients[i] = NULL;
+	clients_changed(ctl);
 	pthread_mutex_unlock(&ctl->lock);
 	bufferevent_free(cc->bev);
 	free(cc);
@@ -212,6 +226,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		;
 	if (i < CONTROL_CLIENTS_MAX)
 		ctl->clients[i] = cc;
+	clients_changed(ctl);
 	pthread_mutex_unlock(&ctl->lock);
 	if (i == CONTROL_CLIENTS_MAX) {
 		log_warnx("control: too many clients");
@@ -317,6 +332,9 @@ control_new(struct event_base *base, struct server *srv, const char *path,
 		ctl->path[0] = '\0';
 		goto fail;
 	}
+	pthread_mutex_lock(&ctl->lock);
+	clients_changed(ctl);		/* none yet */
+	pthread_mutex_unlock(&ctl->lock);
 	return ctl;
 fail:
 	pthread_mutex_destroy(&ctl->lock);

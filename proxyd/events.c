@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,12 @@ struct events {
 	int fd;
 	events_sink sink;
 	void *sink_arg;
+	/* Read unlocked, to skip encoding a line nobody would read. */
+	atomic_int has_sink;
+	atomic_int sink_live;
 	struct window *buckets[WINDOW_BUCKETS];
 	size_t nwindows;
-	uint64_t written;
+	_Atomic uint64_t written;
 	uint64_t folded;
 	uint64_t log_errors;
 	int64_t (*now_ms)(void);
@@ -45,6 +49,9 @@ events_new(const char *log_path, char *err, size_t errlen)
 	}
 	ev->fd = -1;
 	ev->now_ms = clock_realtime_ms;
+	atomic_init(&ev->has_sink, 0);
+	atomic_init(&ev->sink_live, 1);
+	atomic_init(&ev->written, 0);
 	if (log_path != NULL && log_path[0] != '\0') {
 		ev->fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
 		    O_NOFOLLOW, 0600);
@@ -85,7 +92,14 @@ events_set_sink(struct events *ev, events_sink sink, void *arg)
 	pthread_mutex_lock(&ev->lock);
 	ev->sink = sink;
 	ev->sink_arg = arg;
+	atomic_store(&ev->has_sink, sink != NULL);
 	pthread_mutex_unlock(&ev->lock);
+}
+
+void
+events_set_sink_live(struct events *ev, int live)
+{
+	atomic_store(&ev->sink_live, live != 0);
 }
 
 void
@@ -94,25 +108,45 @@ events_set_clock(struct events *ev, int64_t (*now_ms)(void))
 	ev->now_ms = now_ms ? now_ms : clock_realtime_ms;
 }
 
-/* Caller holds the lock. A log write that fails is not retried: the sink
- * (sessiond's audit log) is the record of truth. */
+/* Whether a line would reach anyone: with no log file and no reader
+ * behind the sink, encoding it is wasted work on every decision. */
+static int
+events_wanted(struct events *ev)
+{
+	return ev->fd != -1 || (atomic_load(&ev->has_sink) &&
+	    atomic_load(&ev->sink_live));
+}
+
+/* Caller holds the lock; line is an encoded event, or NULL when nobody
+ * wanted it (then only counted). A log write that fails is not retried:
+ * the sink (sessiond's audit log) is the record of truth. */
+static void
+output_line(struct events *ev, char *line)
+{
+	size_t len;
+
+	if (line != NULL) {
+		len = strlen(line);
+		if (ev->sink != NULL && atomic_load(&ev->sink_live))
+			ev->sink(line, len, ev->sink_arg);
+		if (ev->fd != -1) {
+			line[len] = '\n';	/* replaces the NUL; we own the buffer */
+			if (write(ev->fd, line, len + 1) != (ssize_t)(len + 1))
+				ev->log_errors++;
+		}
+	}
+	atomic_fetch_add(&ev->written, 1);
+}
+
+/* Caller holds the lock. */
 static void
 write_line(struct events *ev, const struct ctl_event *e)
 {
 	char *line = NULL;
-	size_t len;
 
-	if (ctlmsg_event_encode(e, &line) == -1)
+	if (events_wanted(ev) && ctlmsg_event_encode(e, &line) == -1)
 		return;
-	len = strlen(line);
-	if (ev->sink != NULL)
-		ev->sink(line, len, ev->sink_arg);
-	if (ev->fd != -1) {
-		line[len] = '\n';	/* replaces the NUL; we own the buffer */
-		if (write(ev->fd, line, len + 1) != (ssize_t)(len + 1))
-			ev->log_errors++;
-	}
-	ev->written++;
+	output_line(ev, line);
 	free(line);
 }
 
@@ -149,11 +183,24 @@ events_emit(struct events *ev, struct ctl_event *e)
 
 	e->ts_ms = ev->now_ms();
 	e->count = 1;
-	pthread_mutex_lock(&ev->lock);
 	if (e->type != CTL_EVENT_EGRESS_DENIED) {
-		write_line(ev, e);
-		goto out;
+		/* Never folded: encoded outside the lock, so workers queue only
+		 * behind the write, and not at all when nobody reads. */
+		char *line = NULL;
+
+		if (!events_wanted(ev)) {
+			atomic_fetch_add(&ev->written, 1);
+			return;
+		}
+		if (ctlmsg_event_encode(e, &line) == -1)
+			return;
+		pthread_mutex_lock(&ev->lock);
+		output_line(ev, line);
+		pthread_mutex_unlock(&ev->lock);
+		free(line);
+		return;
 	}
+	pthread_mutex_lock(&ev->lock);
 	b = window_hash(e);
 	for (w = ev->buckets[b]; w != NULL; w = w->next) {
 		if (same_denial(&w->first, e) &&
@@ -239,12 +286,7 @@ events_flush(struct events *ev)
 uint64_t
 events_written(struct events *ev)
 {
-	uint64_t n;
-
-	pthread_mutex_lock(&ev->lock);
-	n = ev->written;
-	pthread_mutex_unlock(&ev->lock);
-	return n;
+	return atomic_load(&ev->written);
 }
 
 uint64_t

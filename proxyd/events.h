@@ -27,6 +27,10 @@ typedef void (*events_sink)(const char *line, size_t len, void *arg);
 struct events *events_new(const char *log_path, char *err, size_t errlen);
 void events_free(struct events *ev);
 void events_set_sink(struct events *ev, events_sink sink, void *arg);
+/* Whether the sink has anyone to read it now (the control socket's
+ * clients come and go); while it has none and there is no log file,
+ * events are counted but not encoded. A sink is live until told. */
+void events_set_sink_live(struct events *ev, int live);
 /* ev->ts_ms and ev->count are filled in here. */
 void events_emit(struct events *ev, struct ctl_event *e);
 /* Closes windows older than EVENTS_COALESCE_MS, emitting their counts.

@@ -20,6 +20,11 @@
  * big; a tail that might start the secret waits this long for the rest. */
 #define HF_CHUNK (16 * 1024)
 #define HF_HOLD_MS 200
+/* Responses: read in pieces this big once a read came back full (libevent
+ * reads 4 KiB at a time), at most HF_READ_BUDGET per callback. */
+#define HF_READ_MORE 4096
+#define HF_READ_CHUNK (64 * 1024)
+#define HF_READ_BUDGET (256 * 1024)
 
 enum hf_state {
 	HF_HEAD = 0,		/* waiting for the next request head */
@@ -60,7 +65,8 @@ struct httpflow {
 	int done;
 	char *refusal;			/* answer owed to the client */
 	size_t refusal_len;
-	struct http_req req;
+	/* No parsed request kept here: it is 3 KiB, needed only while one
+	 * head is judged (hf_head), and every idle keep-alive would hold it. */
 };
 
 int
@@ -148,11 +154,33 @@ hf_finish(struct httpflow *hf, int error)
 	hf->cb.done(hf->arg, hf->bytes_up, hf->bytes_down, error);
 }
 
+/*
+ * Moves n bytes of src toward one side. With nothing queued there they
+ * are written to its socket at once (a bufferevent would arm EPOLLOUT,
+ * wait a loop turn, write, and disarm it: two epoll_ctl per response);
+ * whatever the socket does not take, or an error, is left to the
+ * bufferevent as before, behind which nothing can overtake it.
+ */
+static void
+hf_send(struct bufferevent *to, struct evbuffer *src, size_t n)
+{
+	struct evbuffer *out = bufferevent_get_output(to);
+	int w;
+
+	if (n > 0 && evbuffer_get_length(out) == 0) {
+		w = evbuffer_write_atmost(src, bufferevent_getfd(to), (ssize_t)n);
+		if (w > 0)
+			n -= (size_t)w;
+	}
+	if (n > 0)
+		evbuffer_remove_buffer(src, out, n);
+}
+
 /* Moves n bytes of the client's input to the upstream. */
 static void
 hf_forward_up(struct httpflow *hf, size_t n)
 {
-	evbuffer_remove_buffer(hf->cin, bufferevent_get_output(hf->up), n);
+	hf_send(hf->up, hf->cin, n);
 	hf->bytes_up += n;
 }
 
@@ -172,20 +200,21 @@ hf_head_cleanup(const void *data, size_t len, void *arg)
 /* A request to a bound host: the client's credentials out, the binding's
  * in when the flow may inject. -1 once the request was refused. */
 static int
-hf_forward_bound(struct httpflow *hf, const char *buf)
+hf_forward_bound(struct httpflow *hf, const char *buf,
+    const struct http_req *req)
 {
 	struct inject_request rq;
 
 	memset(&rq, 0, sizeof(rq));
-	if (inject_rewrite_head(buf, &hf->req, hf->binding, hf->inject,
+	if (inject_rewrite_head(buf, req, hf->binding, hf->inject,
 	    &rq) == -1 || evbuffer_add_reference(bufferevent_get_output(hf->up),
 	    rq.head, rq.head_len, hf_head_cleanup, NULL) == -1) {
 		inject_request_clear(&rq);
 		hf_refuse(hf, DECIDE_PROXY_ERROR, hf->host, hf->port, 502);
 		return -1;
 	}
-	evbuffer_drain(hf->cin, hf->req.head_len);
-	hf->bytes_up += hf->req.head_len;
+	evbuffer_drain(hf->cin, req->head_len);
+	hf->bytes_up += req->head_len;
 	if (rq.injected && hf->cb.injected != NULL)
 		hf->cb.injected(hf->arg);
 	return 0;
@@ -215,13 +244,14 @@ hf_head(struct httpflow *hf)
 	struct evbuffer *in = hf->cin;
 	size_t avail = evbuffer_get_length(in), take;
 	char key[HOSTNAME_MAX + 1], shown[72];
+	struct http_req req;
 	const char *buf;
 	enum http_result r;
 
 	take = avail < hf->limits.max_head ? avail : hf->limits.max_head;
 	if ((buf = (const char *)evbuffer_pullup(in, (ssize_t)take)) == NULL)
 		return;
-	r = http_parse_head(buf, take, &hf->limits, &hf->req);
+	r = http_parse_head(buf, take, &hf->limits, &req);
 	if (r == HTTP_NEED_MORE) {
 		if (take >= hf->limits.max_head)
 			hf_refuse(hf, DECIDE_BAD_REQUEST, hf->host, hf->port, 431);
@@ -229,39 +259,39 @@ hf_head(struct httpflow *hf)
 	}
 	if (r == HTTP_BAD) {
 		hf_refuse(hf, DECIDE_BAD_REQUEST, hf->host, hf->port,
-		    hf->req.status);
+		    req.status);
 		return;
 	}
-	if (httpflow_host_key(buf, &hf->req, key) == -1 ||
-	    strcmp(key, hf->host) != 0 || hf->req.host.port != hf->port ||
-	    hf->req.method == HTTP_METHOD_CONNECT) {
-		size_t n = hf->req.host.host.len < 64 ? hf->req.host.host.len : 64, i;
+	if (httpflow_host_key(buf, &req, key) == -1 ||
+	    strcmp(key, hf->host) != 0 || req.host.port != hf->port ||
+	    req.method == HTTP_METHOD_CONNECT) {
+		size_t n = req.host.host.len < 64 ? req.host.host.len : 64, i;
 
 		for (i = 0; i < n; i++) {
-			char ch = buf[hf->req.host.host.off + i];
+			char ch = buf[req.host.host.off + i];
 
 			shown[i] = (ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\') ? ch : '?';
 		}
 		shown[n] = '\0';
-		hf_refuse(hf, DECIDE_HOST_CHANGED, hf->req.host.present ? shown : "",
-		    hf->req.host.port, 403);
+		hf_refuse(hf, DECIDE_HOST_CHANGED, req.host.present ? shown : "",
+		    req.host.port, 403);
 		return;
 	}
-	if (hf->req.method == HTTP_METHOD_TRACE) {
+	if (req.method == HTTP_METHOD_TRACE) {
 		/* It echoes the request back: an injected credential, or one
 		 * a proxy further on adds. */
 		hf_refuse(hf, DECIDE_METHOD_NOT_ALLOWED, hf->host, hf->port, 405);
 		return;
 	}
 	if (hf->binding != NULL) {
-		if (hf_forward_bound(hf, buf) == -1)
+		if (hf_forward_bound(hf, buf, &req) == -1)
 			return;
 	} else {
-		hf_forward_up(hf, hf->req.head_len);
+		hf_forward_up(hf, req.head_len);
 	}
-	switch (hf->req.body) {
+	switch (req.body) {
 	case HTTP_BODY_LENGTH:
-		hf->body_left = hf->req.content_length;
+		hf->body_left = req.content_length;
 		hf->state = hf->body_left ? HF_BODY_LENGTH : HF_HEAD;
 		break;
 	case HTTP_BODY_CHUNKED:
@@ -272,7 +302,7 @@ hf_head(struct httpflow *hf)
 		hf->state = HF_HEAD;
 		break;
 	}
-	if (hf->req.conn & HTTP_CONN_UPGRADE)
+	if (req.conn & HTTP_CONN_UPGRADE)
 		hf->state = HF_OPAQUE;
 }
 
@@ -388,6 +418,50 @@ hold_cb(evutil_socket_t fd, short what, void *arg)
 	hf_release_hold(arg);
 }
 
+/*
+ * The rest of what the upstream has sent, read here in large pieces: a
+ * bufferevent reads at most 4 KiB per loop turn (libevent's
+ * EVBUFFER_MAX_READ), three syscalls and a turn per 4 KiB of a download.
+ * Written on at once when nothing is queued for the client, else queued
+ * behind it. End of stream is left for the bufferevent to see (the
+ * socket stays readable); a read error ends the flow, as it would there.
+ * -1 when the flow ended (hf may be gone).
+ */
+static int
+hf_upstream_more(struct httpflow *hf)
+{
+	static _Thread_local char chunk[HF_READ_CHUNK];
+	struct evbuffer *out = bufferevent_get_output(hf->cl);
+	int ufd = bufferevent_getfd(hf->up), cfd = bufferevent_getfd(hf->cl);
+	size_t moved = 0;
+	ssize_t n, w;
+
+	/* Whatever the bufferevent read must go first. */
+	if (evbuffer_get_length(bufferevent_get_input(hf->up)) > 0)
+		return 0;
+	while (moved < HF_READ_BUDGET && evbuffer_get_length(out) < HF_HIGH) {
+		n = read(ufd, chunk, sizeof(chunk));
+		if (n <= 0) {
+			if (n == 0 || errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				return 0;
+			hf_finish(hf, errno);
+			return -1;
+		}
+		w = 0;
+		if (evbuffer_get_length(out) == 0 &&
+		    (w = send(cfd, chunk, (size_t)n, MSG_NOSIGNAL)) < 0)
+			w = 0;		/* the bufferevent meets the error */
+		if (w < n && evbuffer_add(out, chunk + w, (size_t)(n - w)) == -1) {
+			hf_finish(hf, ENOMEM);
+			return -1;
+		}
+		hf->bytes_down += (uint64_t)n;
+		moved += (size_t)n;
+	}
+	return 0;
+}
+
 static void
 hf_upstream_read(struct bufferevent *bev, void *arg)
 {
@@ -399,8 +473,13 @@ hf_upstream_read(struct bufferevent *bev, void *arg)
 	if (hf->scratch != NULL) {
 		hf_down_redacted(hf, in);
 	} else {
-		evbuffer_add_buffer(bufferevent_get_output(hf->cl), in);
+		hf_send(hf->cl, in, n);
 		hf->bytes_down += n;
+		/* A full 4 KiB read: likely more behind it (not after the
+		 * end of stream: hf_event flushes the input, nothing more). */
+		if (n >= HF_READ_MORE && !hf->upstream_eof &&
+		    hf_upstream_more(hf) == -1)
+			return;
 	}
 	if (evbuffer_get_length(bufferevent_get_output(hf->cl)) >= HF_HIGH)
 		bufferevent_disable(hf->up, EV_READ);
@@ -487,6 +566,21 @@ hf_upstream_event(struct bufferevent *bev, short what, void *arg)
 	hf_event(arg, 0, what);
 }
 
+/*
+ * Something was queued toward a side (hf_send could not write it all, a
+ * rewritten head, a refusal): let its bufferevent write it. EV_WRITE is
+ * not enabled up front: armed on an empty output it costs each side an
+ * EPOLLOUT armed and disarmed (two epoll_ctl) for nothing.
+ */
+static void
+hf_queued(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	(void)buf;
+	if (info->n_added > 0)
+		bufferevent_enable(arg, EV_WRITE);
+}
+
 struct httpflow *
 httpflow_new(struct event_base *base, int client_fd, int upstream_fd,
     const struct httpflow_opts *opts, const struct httpflow_cb *cb, void *arg)
@@ -529,10 +623,14 @@ httpflow_new(struct event_base *base, int client_fd, int upstream_fd,
 	bufferevent_setcb(hf->up, hf_upstream_read, hf_upstream_written,
 	    hf_upstream_event, hf);
 	if ((hf->cin = evbuffer_new()) == NULL ||
-	    evbuffer_add(hf->cin, opts->prefix, opts->prefix_len) == -1)
+	    evbuffer_add(hf->cin, opts->prefix, opts->prefix_len) == -1 ||
+	    evbuffer_add_cb(bufferevent_get_output(hf->cl), hf_queued,
+	    hf->cl) == NULL ||
+	    evbuffer_add_cb(bufferevent_get_output(hf->up), hf_queued,
+	    hf->up) == NULL)
 		goto fail;
-	bufferevent_enable(hf->cl, EV_READ | EV_WRITE);
-	bufferevent_enable(hf->up, EV_READ | EV_WRITE);
+	bufferevent_enable(hf->cl, EV_READ);
+	bufferevent_enable(hf->up, EV_READ);
 	hf_touch(hf);
 	/* The first request is already here: send it on. */
 	hf_client_read(hf->cl, hf);
@@ -560,10 +658,16 @@ httpflow_free(struct httpflow *hf)
 		OPENSSL_cleanse(hf->scratch, hf->scratch_len);
 		free(hf->scratch);
 	}
-	if (hf->cl != NULL)
+	if (hf->cl != NULL) {
+		evbuffer_remove_cb(bufferevent_get_output(hf->cl), hf_queued,
+		    hf->cl);
 		bufferevent_free(hf->cl);
-	if (hf->up != NULL)
+	}
+	if (hf->up != NULL) {
+		evbuffer_remove_cb(bufferevent_get_output(hf->up), hf_queued,
+		    hf->up);
 		bufferevent_free(hf->up);
+	}
 	if (hf->cin != NULL)
 		evbuffer_free(hf->cin);
 	free(hf->refusal);

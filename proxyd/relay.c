@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,7 +47,19 @@ struct relay_dir {
 	size_t peak;
 };
 
+struct relay_pipe {
+	int fd[2];
+	size_t cap;		/* what F_SETPIPE_SZ was asked for */
+};
+
+struct relay_pipes {
+	size_t n;
+	size_t max;
+	struct relay_pipe v[];
+};
+
 struct relay {
+	struct relay_pipes *pipes;
 	int client_fd;
 	int upstream_fd;
 	struct relay_dir up;
@@ -80,6 +93,85 @@ relay_close_fd(int *fd, bool reset)
 	*fd = -1;
 }
 
+struct relay_pipes *
+relay_pipes_new(size_t max)
+{
+	struct relay_pipes *p;
+
+	if ((p = calloc(1, sizeof(*p) + max * sizeof(p->v[0]))) == NULL)
+		return NULL;
+	p->max = max;
+	return p;
+}
+
+void
+relay_pipes_free(struct relay_pipes *p)
+{
+	if (p == NULL)
+		return;
+	while (p->n > 0) {
+		p->n--;
+		close(p->v[p->n].fd[0]);
+		close(p->v[p->n].fd[1]);
+	}
+	free(p);
+}
+
+size_t
+relay_pipes_count(const struct relay_pipes *p)
+{
+	return p != NULL ? p->n : 0;
+}
+
+/* A cached pipe of this size, else a new one; -1 with errno. */
+static int
+pipe_get(struct relay_pipes *p, int fd[2], size_t cap)
+{
+	size_t i;
+
+	for (i = p != NULL ? p->n : 0; i > 0; i--) {
+		if (p->v[i - 1].cap != cap)
+			continue;
+		fd[0] = p->v[i - 1].fd[0];
+		fd[1] = p->v[i - 1].fd[1];
+		p->v[i - 1] = p->v[--p->n];
+		return 0;
+	}
+	if (pipe2(fd, O_NONBLOCK | O_CLOEXEC) == -1) {
+		fd[0] = fd[1] = -1;
+		return -1;
+	}
+	/* A smaller pipe still works; cap bounds what is in flight anyway. */
+	(void)fcntl(fd[1], F_SETPIPE_SZ, (int)cap);
+	return 0;
+}
+
+/* Back to the cache if there is room and the kernel holds nothing in it
+ * (not our count: a miscount must not hand bytes to another connection),
+ * else closed. */
+static void
+pipe_put(struct relay_pipes *p, int fd[2], size_t cap)
+{
+	int queued = -1;
+
+	if (fd[0] == -1 || fd[1] == -1) {
+		if (fd[0] != -1)
+			close(fd[0]);
+		if (fd[1] != -1)
+			close(fd[1]);
+	} else if (p != NULL && p->n < p->max &&
+	    ioctl(fd[0], FIONREAD, &queued) == 0 && queued == 0) {
+		p->v[p->n].fd[0] = fd[0];
+		p->v[p->n].fd[1] = fd[1];
+		p->v[p->n].cap = cap;
+		p->n++;
+	} else {
+		close(fd[0]);
+		close(fd[1]);
+	}
+	fd[0] = fd[1] = -1;
+}
+
 static void
 dir_release(struct relay_dir *d)
 {
@@ -89,11 +181,7 @@ dir_release(struct relay_dir *d)
 		event_free(d->wr);
 	d->rd = d->wr = NULL;
 	d->rd_on = d->wr_on = false;
-	if (d->pipe[0] != -1)
-		close(d->pipe[0]);
-	if (d->pipe[1] != -1)
-		close(d->pipe[1]);
-	d->pipe[0] = d->pipe[1] = -1;
+	pipe_put(d->r != NULL ? d->r->pipes : NULL, d->pipe, d->cap);
 	free(d->buf);
 	d->buf = NULL;
 	d->buf_size = d->buf_off = d->buf_len = d->inpipe = 0;
@@ -343,12 +431,8 @@ dir_init(struct relay *r, struct relay_dir *d, struct event_base *base,
 	d->src = src;
 	d->dst = dst;
 	d->cap = cap;
-	if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
-		d->pipe[0] = d->pipe[1] = -1;
+	if (pipe_get(r->pipes, d->pipe, cap) == -1)
 		return -1;
-	}
-	/* A smaller pipe still works; cap bounds what is in flight anyway. */
-	(void)fcntl(d->pipe[1], F_SETPIPE_SZ, (int)cap);
 	d->rd = event_new(base, src, EV_READ | EV_PERSIST, dir_on_io, d);
 	d->wr = event_new(base, dst, EV_WRITE | EV_PERSIST, dir_on_io, d);
 	if (d->rd == NULL || d->wr == NULL) {
@@ -402,6 +486,7 @@ relay_new(struct event_base *base, int client_fd, int upstream_fd,
 	r->up.dst_side = r->down.src_side = RELAY_SIDE_UPSTREAM;
 	r->done = done;
 	r->arg = arg;
+	r->pipes = opts->pipes;
 	r->idle_ms = opts->idle_ms;
 	r->last_ms = clock_monotonic_ms();
 

@@ -42,6 +42,7 @@
 
 struct event_base;
 struct relay;
+struct relay_pipes;
 
 /* Largest prefix relay_new() accepts (the sniffer's bound). */
 #define RELAY_PREFIX_MAX	(64 * 1024)
@@ -59,6 +60,9 @@ struct relay_opts {
 	size_t pipe_bytes;
 	/* Close after this long without a byte moving; 0 disables. */
 	unsigned int idle_ms;
+	/* Where pipes come from and go back to; NULL: made and closed per
+	 * relay. Must outlive the relay. */
+	struct relay_pipes *pipes;
 };
 
 enum relay_reason {
@@ -108,5 +112,18 @@ void relay_abort(struct relay *r);
 void relay_free(struct relay *r);
 void relay_get_stats(const struct relay *r, struct relay_stats *st);
 const char *relay_reason_name(enum relay_reason reason);
+
+/*
+ * A bounded cache of empty pipes for the relays of one event loop (not
+ * thread-safe: one per worker), so a connection costs no pipe2(),
+ * F_SETPIPE_SZ and close() each way. A pipe goes back only when the
+ * kernel says it is empty: a byte left behind would reach the next
+ * connection. Beyond max, or not empty, it is closed.
+ */
+struct relay_pipes *relay_pipes_new(size_t max);
+/* Closes every cached pipe; no relay may still use it. */
+void relay_pipes_free(struct relay_pipes *p);
+/* Pipes cached now (tests). */
+size_t relay_pipes_count(const struct relay_pipes *p);
 
 #endif

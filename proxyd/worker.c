@@ -3,6 +3,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,15 @@
 #include "proxyd/intercept.h"
 #include "proxyd/listen.h"
 #include "proxyd/mint.h"
+#include "proxyd/relay.h"
 #include "proxyd/resolve.h"
 #include "proxyd/tls.h"
 #include "proxyd/worker.h"
 
 #define TICK_MS 500
+/* Empty pipes kept per loop: two per relay, enough for a burst of new
+ * connections replacing ended ones, little next to the fd limit. */
+#define WORKER_PIPES_MAX 64
 
 static void
 accept_any(struct worker *w, evutil_socket_t fd, struct sockaddr *sa,
@@ -75,7 +80,7 @@ worker_init(struct worker *w, struct server *srv, int index,
     size_t errlen)
 {
 	size_t i;
-	int fd;
+	int fd, one = 1;
 
 	memset(w, 0, sizeof(*w));
 	w->srv = srv;
@@ -94,6 +99,10 @@ worker_init(struct worker *w, struct server *srv, int index,
 	    errlen);
 	if (w->resolver == NULL)
 		goto fail;
+	if ((w->pipes = relay_pipes_new(WORKER_PIPES_MAX)) == NULL) {
+		snprintf(err, errlen, "worker %d: out of memory", index);
+		goto fail;
+	}
 	for (i = 0; i < cfg->transparent.n + cfg->explicit_proxy.n; i++) {
 		int expl = i >= cfg->transparent.n;
 		const struct ctl_endpoint *ep = expl ?
@@ -102,6 +111,9 @@ worker_init(struct worker *w, struct server *srv, int index,
 
 		if ((fd = listen_socket(ep, SOCK_STREAM, "listen", err, errlen)) == -1)
 			goto fail;
+		/* Accepted sockets inherit it (Linux): a small TLS record or
+		 * response must not wait ~40 ms for the peer's delayed ACK. */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		w->listeners[i] = evconnlistener_new(w->base,
 		    expl ? accept_explicit_cb : accept_cb, w,
 		    LEV_OPT_CLOSE_ON_FREE, -1, fd);
@@ -212,6 +224,7 @@ worker_fini(struct worker *w)
 
 	if (w->base != NULL)
 		conn_close_all(w);
+	relay_pipes_free(w->pipes);	/* after the relays that use it */
 	dnsserver_free(w->dns);
 	w->dns = NULL;
 	mint_cache_free(w->mint);

@@ -14,6 +14,7 @@ struct tls_hello;
 struct conn;
 struct dnsserver;
 struct mint_cache;
+struct relay_pipes;
 
 /*
  * One event loop on one thread, with its own SO_REUSEPORT listeners, its
@@ -32,6 +33,7 @@ struct worker {
 	struct event *tick;			/* coalescing windows, on worker 0 */
 	struct dnsserver *dns;			/* NULL without dns_listen */
 	struct mint_cache *mint;		/* leaves; NULL without interception */
+	struct relay_pipes *pipes;		/* empty pipes for the next relays */
 	TAILQ_HEAD(, conn) conns;
 	unsigned int nconns;
 	int draining;
