@@ -20,7 +20,8 @@ lab_tests = \
 	tests/lab/bindings.sh \
 	tests/lab/faults.sh \
 	tests/lab/dnsfaults.sh \
-	tests/lab/hostile-flood.sh
+	tests/lab/hostile-flood.sh \
+	tests/lab/integrity.sh
 TESTS += $(lab_tests)
 check_PROGRAMS += tests/lab/netns-tool tests/lab/rules-tool tests/lab/nflog-tool \
 	tests/lab/sandbox-tool
