@@ -588,9 +588,10 @@ conn_wait_first(struct conn *c, event_callback_fn client_cb)
 /*
  * The client spoke first after all. Its bytes are sniffed like any first
  * bytes, within the sniff timeout; -1 when there is nothing to sniff yet,
- * or the connection ended (nobody spoke, or the client left). Outside a tunnel the upstream connected for silence is
- * dropped unused: the bytes are judged from the start, and what they name
- * decides where the proxy connects.
+ * or the connection ended (nobody spoke, or the client left). Outside a
+ * tunnel the upstream connected for silence is dropped unused: the bytes
+ * are judged from the start, and what they name decides where the proxy
+ * connects.
  */
 static int
 conn_first_spoke(struct conn *c, short what, event_callback_fn cb)
