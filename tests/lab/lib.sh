@@ -163,6 +163,18 @@ appliance_up() {
 }
 # appliance_val KEY: the value of lab up's KEY=value line.
 appliance_val() { sed -n "s/^$1=//p" "$T/up.out"; }
+# proc_fds PID [pipes|other]: how many fds PID has open; only its pipes, or
+# all but its pipes. proxyd keeps a bounded pool of empty pipes per event
+# loop for its splice relays (PROXYD_PIPE_FDS_MAX fds in all), so its pipe
+# count follows recent traffic while any other fd it leaks still shows.
+PROXYD_PIPE_FDS_MAX=1024
+proc_fds() {
+	case ${2:-} in
+	pipes) find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -lname 'pipe:*' 2>/dev/null | wc -l ;;
+	other) find "/proc/$1/fd" -mindepth 1 -maxdepth 1 ! -lname 'pipe:*' 2>/dev/null | wc -l ;;
+	*) find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l ;;
+	esac
+}
 
 # api [--uid N] METHOD PATH [BODYFILE]: the status on stdout, the body in
 # $T/body. With --uid the request comes from that uid (tenancy); its curl

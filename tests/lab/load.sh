@@ -75,10 +75,15 @@ tap_check "lab up: proxyd and sessiond run, health is 200" \
 
 # --- helpers -----------------------------------------------------------------
 now() { date +%s.%N; }
-# sample PID: "FDS RSS_KB" of a daemon of ours.
+# sample PID: "FDS RSS_KB" of a daemon of ours; proxyd's pooled pipes
+# apart (proc_fds), their bound checked at the end.
 sample() {
 	local fds rss
-	fds=$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+	if [ "$1" = "$PX_PID" ]; then
+		fds=$(proc_fds "$1" other)
+	else
+		fds=$(proc_fds "$1")
+	fi
 	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
 	echo "$fds ${rss:-0}"
 }
@@ -549,8 +554,10 @@ is "soak: sessiond's RSS flat after warm-up" "" "$(flat 5 "$RSS_TOL")"
 is "soak: proxyd's and sessiond's fds flat after warm-up" "" "$(flat 2 $((4 * SOAK_N + 8)))$(flat 4 8)"
 settle "$PX_PID" "${B_PX% *}"
 settle "$SD_PID" "${B_SD% *}"
-is "soak: after DELETE both daemons' fds are back to baseline, nothing left" \
-	"${B_PX% *} ${B_SD% *} " "$(sample "$PX_PID" | cut -d' ' -f1) $(sample "$SD_PID" | cut -d' ' -f1) $(leftovers 2>&1)"
+PX_PIPES=$(proc_fds "$PX_PID" pipes)
+is "soak: after DELETE both daemons' fds are back to baseline (proxyd's pooled pipes within their bound), nothing left" \
+	"${B_PX% *} ${B_SD% *} bounded " \
+	"$(sample "$PX_PID" | cut -d' ' -f1) $(sample "$SD_PID" | cut -d' ' -f1) $([ "$PX_PIPES" -le "$PROXYD_PIPE_FDS_MAX" ] && echo bounded || echo "$PX_PIPES pipe fds") $(leftovers 2>&1)"
 SOAK_EV=$(field events)
 SOAK_IT=$(field iters)
 {
