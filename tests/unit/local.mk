@@ -35,7 +35,6 @@ unit_programs = \
 	tests/unit/test_oci_bundle \
 	tests/unit/test_vmframe \
 	tests/unit/test_fault \
-	tests/unit/test_relay_pipes \
 	tests/unit/test_fcapi \
 	tests/unit/test_mint \
 	tests/unit/test_intercept \

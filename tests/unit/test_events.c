@@ -37,19 +37,31 @@ sink(const char *line, size_t len, void *arg)
 	c->n++;
 }
 
+/* One event of ses_a's, to host:443 over TLS. */
 static struct ctl_event
-denial(const char *host, const char *reason)
+event(enum ctl_event_type type, const char *host, const char *reason)
 {
 	struct ctl_event e;
 
 	memset(&e, 0, sizeof(e));
-	e.type = CTL_EVENT_EGRESS_DENIED;
+	e.type = type;
 	snprintf(e.session, sizeof(e.session), "ses_a");
 	snprintf(e.tenant, sizeof(e.tenant), "default");
 	snprintf(e.host, sizeof(e.host), "%s", host);
+	e.port = 443;
+	e.proto = CTL_PROTO_TLS;
+	snprintf(e.reason, sizeof(e.reason), "%s", reason);
+	return e;
+}
+
+/* A denial of plain HTTP to host:80. */
+static struct ctl_event
+denial(const char *host, const char *reason)
+{
+	struct ctl_event e = event(CTL_EVENT_EGRESS_DENIED, host, reason);
+
 	e.port = 80;
 	e.proto = CTL_PROTO_HTTP;
-	snprintf(e.reason, sizeof(e.reason), "%s", reason);
 	return e;
 }
 
@@ -220,22 +232,6 @@ test_flush_sends_folded_counts(void **state)
  * still gets every line, and a reader that comes back gets the next ones,
  * folded counts included.
  */
-static struct ctl_event
-event(enum ctl_event_type type, const char *host, const char *reason)
-{
-	struct ctl_event e;
-
-	memset(&e, 0, sizeof(e));
-	e.type = type;
-	snprintf(e.session, sizeof(e.session), "ses_a");
-	snprintf(e.tenant, sizeof(e.tenant), "default");
-	snprintf(e.host, sizeof(e.host), "%s", host);
-	e.port = 443;
-	e.proto = CTL_PROTO_TLS;
-	snprintf(e.reason, sizeof(e.reason), "%s", reason);
-	return e;
-}
-
 /* Nobody at all: counted, never encoded, nothing breaks. */
 static void
 test_no_reader(void **state)

@@ -4,13 +4,14 @@ import socket
 
 
 def exchange(addr, port, data, timeout=10, pause=0.0):
-    """Sends data (bytes, or a list of pieces sent with pause between),
-    returns everything read until the peer closes or times out."""
+    """Sends data (bytes, or a list of pieces sent with pause between; an
+    empty piece sends nothing: silence for one pause), returns everything read until the peer closes or times out."""
     s = socket.create_connection((addr, port), timeout=timeout)
     out = b""
     try:
         for piece in (data if isinstance(data, list) else [data]):
-            s.sendall(piece)
+            if piece:
+                s.sendall(piece)
             if pause:
                 import time
                 time.sleep(pause)
