@@ -65,6 +65,7 @@ struct httpflow {
 	int done;
 	char *refusal;			/* answer owed to the client */
 	size_t refusal_len;
+	int batching;			/* hf_client_read: upstream written at its end */
 	/* No parsed request kept here: it is 3 KiB, needed only while one
 	 * head is judged (hf_head), and every idle keep-alive would hold it. */
 };
@@ -176,12 +177,36 @@ hf_send(struct bufferevent *to, struct evbuffer *src, size_t n)
 		evbuffer_remove_buffer(src, out, n);
 }
 
-/* Moves n bytes of the client's input to the upstream. */
+/* Queues n bytes of the client's input for the upstream; hf_flush_up
+ * sends them. */
 static void
 hf_forward_up(struct httpflow *hf, size_t n)
 {
-	hf_send(hf->up, hf->cin, n);
+	evbuffer_remove_buffer(hf->cin, bufferevent_get_output(hf->up), n);
 	hf->bytes_up += n;
+}
+
+/*
+ * What one hf_client_read queued for the upstream goes out in one write,
+ * as the bufferevent's one writev would, and what the socket does not
+ * take through the bufferevent. Never a head on its own ahead of its
+ * body: a server that answers a bad head at once and closes would find
+ * the body unread and reset the connection, losing what proxyd owes.
+ */
+static void
+hf_flush_up(struct httpflow *hf)
+{
+	struct evbuffer *out = bufferevent_get_output(hf->up);
+	int fd = bufferevent_getfd(hf->up);
+
+	hf->batching = 0;
+	if (hf->done || evbuffer_get_length(out) == 0)
+		return;
+	(void)evbuffer_write(out, fd);
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(hf->up, EV_WRITE);
+	else if (hf->client_eof || hf->state == HF_REFUSING)
+		shutdown(fd, SHUT_WR);	/* as hf_upstream_written would */
 }
 
 static void hf_refuse(struct httpflow *hf, enum decide_reason reason,
@@ -338,6 +363,7 @@ hf_client_read(struct bufferevent *bev, void *arg)
 	hf_touch(hf);
 	if (hf->state != HF_REFUSING)
 		evbuffer_add_buffer(in, bufferevent_get_input(bev));
+	hf->batching = 1;
 	while (!hf->done && evbuffer_get_length(in) > 0 &&
 	    evbuffer_get_length(bufferevent_get_output(hf->up)) < HF_HIGH) {
 		before = evbuffer_get_length(in);
@@ -361,11 +387,13 @@ hf_client_read(struct bufferevent *bev, void *arg)
 			hf_forward_up(hf, before);
 			break;
 		case HF_REFUSING:
+			hf_flush_up(hf);
 			return;
 		}
 		if (evbuffer_get_length(in) == before)
 			break;	/* need more bytes */
 	}
+	hf_flush_up(hf);
 	if (evbuffer_get_length(bufferevent_get_output(hf->up)) >= HF_HIGH)
 		bufferevent_disable(hf->cl, EV_READ);
 }
@@ -576,9 +604,14 @@ static void
 hf_queued(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     void *arg)
 {
-	(void)buf;
-	if (info->n_added > 0)
-		bufferevent_enable(arg, EV_WRITE);
+	struct httpflow *hf = arg;
+
+	if (info->n_added == 0)
+		return;
+	if (buf == bufferevent_get_output(hf->cl))
+		bufferevent_enable(hf->cl, EV_WRITE);
+	else if (!hf->batching)
+		bufferevent_enable(hf->up, EV_WRITE);
 }
 
 struct httpflow *
@@ -625,9 +658,9 @@ httpflow_new(struct event_base *base, int client_fd, int upstream_fd,
 	if ((hf->cin = evbuffer_new()) == NULL ||
 	    evbuffer_add(hf->cin, opts->prefix, opts->prefix_len) == -1 ||
 	    evbuffer_add_cb(bufferevent_get_output(hf->cl), hf_queued,
-	    hf->cl) == NULL ||
+	    hf) == NULL ||
 	    evbuffer_add_cb(bufferevent_get_output(hf->up), hf_queued,
-	    hf->up) == NULL)
+	    hf) == NULL)
 		goto fail;
 	bufferevent_enable(hf->cl, EV_READ);
 	bufferevent_enable(hf->up, EV_READ);
@@ -660,12 +693,12 @@ httpflow_free(struct httpflow *hf)
 	}
 	if (hf->cl != NULL) {
 		evbuffer_remove_cb(bufferevent_get_output(hf->cl), hf_queued,
-		    hf->cl);
+		    hf);
 		bufferevent_free(hf->cl);
 	}
 	if (hf->up != NULL) {
 		evbuffer_remove_cb(bufferevent_get_output(hf->up), hf_queued,
-		    hf->up);
+		    hf);
 		bufferevent_free(hf->up);
 	}
 	if (hf->cin != NULL)
