@@ -531,6 +531,7 @@ conn_start_relay(struct conn *c)
 		 * stripped, the secret added only where allow_http says. */
 		ho.binding = c->binding;
 		ho.inject = c->binding != NULL && c->binding->allow_http;
+		ho.pipes = c->w->pipes;
 		c->hf = httpflow_new(c->w->base, c->cfd, c->ufd, &ho, &hcb, c);
 		c->cfd = c->ufd = -1;
 		if (c->hf == NULL) {

@@ -20,6 +20,7 @@
 
 struct event_base;
 struct httpflow;
+struct relay_pipes;
 
 struct httpflow_cb {
 	/* A later request was refused (event; the flow answers the client). */
@@ -43,6 +44,8 @@ struct httpflow_opts {
 	 * stripped, and with inject (allow_http) the binding's is added. */
 	const struct ctl_binding *binding;	/* NULL: none; outlives the flow */
 	int inject;
+	/* Pipes for splicing responses (relay.h); NULL: made per flow. */
+	struct relay_pipes *pipes;
 };
 
 /* Takes ownership of both fds, even on failure (NULL). */

@@ -123,9 +123,8 @@ relay_pipes_count(const struct relay_pipes *p)
 	return p != NULL ? p->n : 0;
 }
 
-/* A cached pipe of this size, else a new one; -1 with errno. */
-static int
-pipe_get(struct relay_pipes *p, int fd[2], size_t cap)
+int
+relay_pipe_take(struct relay_pipes *p, int fd[2], size_t cap)
 {
 	size_t i;
 
@@ -146,11 +145,10 @@ pipe_get(struct relay_pipes *p, int fd[2], size_t cap)
 	return 0;
 }
 
-/* Back to the cache if there is room and the kernel holds nothing in it
- * (not our count: a miscount must not hand bytes to another connection),
- * else closed. */
-static void
-pipe_put(struct relay_pipes *p, int fd[2], size_t cap)
+/* Not our count of what is in it: a miscount must not hand bytes to
+ * another connection. */
+void
+relay_pipe_give(struct relay_pipes *p, int fd[2], size_t cap)
 {
 	int queued = -1;
 
@@ -181,7 +179,7 @@ dir_release(struct relay_dir *d)
 		event_free(d->wr);
 	d->rd = d->wr = NULL;
 	d->rd_on = d->wr_on = false;
-	pipe_put(d->r != NULL ? d->r->pipes : NULL, d->pipe, d->cap);
+	relay_pipe_give(d->r != NULL ? d->r->pipes : NULL, d->pipe, d->cap);
 	free(d->buf);
 	d->buf = NULL;
 	d->buf_size = d->buf_off = d->buf_len = d->inpipe = 0;
@@ -431,7 +429,7 @@ dir_init(struct relay *r, struct relay_dir *d, struct event_base *base,
 	d->src = src;
 	d->dst = dst;
 	d->cap = cap;
-	if (pipe_get(r->pipes, d->pipe, cap) == -1)
+	if (relay_pipe_take(r->pipes, d->pipe, cap) == -1)
 		return -1;
 	d->rd = event_new(base, src, EV_READ | EV_PERSIST, dir_on_io, d);
 	d->wr = event_new(base, dst, EV_WRITE | EV_PERSIST, dir_on_io, d);

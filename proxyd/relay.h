@@ -125,5 +125,11 @@ struct relay_pipes *relay_pipes_new(size_t max);
 void relay_pipes_free(struct relay_pipes *p);
 /* Pipes cached now (tests). */
 size_t relay_pipes_count(const struct relay_pipes *p);
+/* A cached pipe of this size (non-blocking, close-on-exec), else a new
+ * one; p may be NULL. -1 with errno, fd[] then -1. */
+int relay_pipe_take(struct relay_pipes *p, int fd[2], size_t cap);
+/* Back to p if there is room and the kernel says it is empty, else
+ * closed; fd[] becomes -1 either way. Ends of -1 are skipped. */
+void relay_pipe_give(struct relay_pipes *p, int fd[2], size_t cap);
 
 #endif
