@@ -1,74 +1,155 @@
 #include <errno.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+#include <event2/event_struct.h>
 #include <openssl/crypto.h>
 
+#include "common/clock.h"
 #include "proxyd/httpflow.h"
 #include "proxyd/inject.h"
+#include "proxyd/relay.h"
+
+/*
+ * Why no bufferevents: a keep-alive request through two of them cost ten
+ * syscalls (FIONREAD before every read, EPOLLOUT armed and disarmed around
+ * every write) and an idle connection ~1.6 KiB of bufferevent, evbuffers
+ * and retained chains. Here each socket has one edge-triggered event,
+ * registered once for reading and writing and never changed; what the
+ * socket can do is remembered in flags (set by the event, cleared when a
+ * call would block), every read lands in one per-thread buffer, and a
+ * flow keeps heap memory only for bytes it could not pass on yet.
+ *
+ * Responses are framed, not judged: only so that the answer to an
+ * Upgrade request is known to be a 101 before the client's later bytes
+ * stop being parsed as requests (a declined Upgrade must not turn the
+ * rest of the connection into an unjudged tunnel), and so that a large
+ * body can be spliced exactly to its end.
+ */
 
 /* Bytes queued toward one side before we stop reading the other. */
 #define HF_HIGH (256 * 1024)
-#define HF_LOW (64 * 1024)
+/* One read; a full one means more is likely behind it. */
+#define HF_READ (64 * 1024)
+/* Bytes one callback moves before it yields the loop to other flows. */
+#define HF_BUDGET (1024 * 1024)
 /* With a credential injected, responses pass the redactor in pieces this
  * big; a tail that might start the secret waits this long for the rest. */
 #define HF_CHUNK (16 * 1024)
 #define HF_HOLD_MS 200
-/* Responses: read in pieces this big once a read came back full (libevent
- * reads 4 KiB at a time), at most HF_READ_BUDGET per callback. */
-#define HF_READ_MORE 4096
-#define HF_READ_CHUNK (64 * 1024)
-#define HF_READ_BUDGET (256 * 1024)
+/* Requests sent and not yet answered; a client that pipelines more waits. */
+#define HF_PIPELINE 32
+/* A response head longer than this can't be framed. */
+#define HF_RESP_HEAD_MAX (64 * 1024)
 
 enum hf_state {
 	HF_HEAD = 0,		/* waiting for the next request head */
 	HF_BODY_LENGTH,
 	HF_BODY_CHUNKED,
-	HF_OPAQUE,		/* after an Upgrade: bytes, not requests */
+	HF_UPGRADE_WAIT,	/* an Upgrade request is out: hold the rest */
+	HF_OPAQUE,		/* after a 101: bytes, not requests */
 	HF_REFUSING,		/* a request was refused; finishing up */
 };
 
+/* Where the response stream is. */
+enum hf_rstate {
+	RS_HEAD = 0,		/* the next response head (or bytes of it) */
+	RS_LENGTH,		/* rleft bytes of body */
+	RS_CHUNKED,
+	RS_CLOSE,		/* body until the server closes, or after 101 */
+	RS_BROKEN,		/* unframeable: no request may follow */
+};
+
+/* What a response needs to know of the request it answers. */
+#define HF_REQ_HEAD	0x1	/* no body, whatever the head says */
+#define HF_REQ_UPGRADE	0x2
+
+/* Bytes waiting for a socket (or, cin, for the rest of a head); the
+ * memory exists only while bytes do. */
+struct hf_q {
+	char *p;
+	size_t off;
+	size_t len;
+	size_t cap;
+	int secret;		/* may hold the injected credential: wiped */
+};
+
+/* Only flows that inject carry this (most flows never do). */
+struct hf_inject {
+	/* The credential never comes back (inject.h). */
+	struct inject_redactor red;
+	struct event hold;
+	char clean[];		/* HF_CHUNK + maxlen: what the redactor wrote */
+};
+
 struct httpflow {
-	struct event_base *base;
-	struct bufferevent *cl;		/* client */
-	struct bufferevent *up;		/* upstream */
-	/* Client bytes not yet forwarded: the sniffed prefix, then whatever
-	 * the socket delivers (a bufferevent's input cannot be prepended to). */
-	struct evbuffer *cin;
+	int cfd;
+	int ufd;
+	struct event cev;
+	struct event uev;
+	/* Idle timeout, re-armed lazily from last_ms; also delivers an end
+	 * that happened inside httpflow_new. */
+	struct event timer;
+	struct hf_q cin;		/* client bytes not yet judged */
+	struct hf_q qup;		/* toward the upstream */
+	struct hf_q qcl;		/* toward the client */
+	/* Large responses are spliced: a pipe from the worker's pool, held
+	 * from the first large response on. */
+	struct relay_pipes *pipes;
+	int pipe[2];
+	size_t inpipe;
 	struct http_limits limits;
 	struct httpflow_cb cb;
 	void *arg;
 	const struct ctl_binding *binding;
-	int inject;
-	/* Set when inject: the credential never comes back (inject.h). */
-	struct inject_redactor red;
-	char *scratch;			/* HF_CHUNK in, HF_CHUNK + maxlen out */
-	size_t scratch_len;
-	struct event *hold_timer;
+	struct hf_inject *inj;
 	enum hf_state state;
 	uint64_t body_left;
 	struct http_chunked chunked;
-	char host[HOSTNAME_MAX + 1];
+	int upgrade_after_body;
+	/* Requests sent, oldest first (HF_REQ_*), and the responses' frame. */
+	uint8_t sent[HF_PIPELINE];
+	unsigned int sent_first;
+	unsigned int sent_n;
+	enum hf_rstate rstate;
+	uint64_t rleft;
+	struct http_chunked rchunked;
+	struct hf_q rhead;		/* a response head cut by a read */
+	const char *host;		/* the judged one; the caller's */
 	uint16_t port;
 	unsigned int idle_ms;
-	struct event *idle;
+	uint64_t last_ms;
 	uint64_t bytes_up;
 	uint64_t bytes_down;
-	int client_eof;
-	int upstream_eof;
-	int done;
 	char *refusal;			/* answer owed to the client */
 	size_t refusal_len;
-	int batching;			/* hf_client_read: upstream written at its end */
+	int end_error;			/* an end inside httpflow_new */
+	/* What each socket can do, as far as we know (edge-triggered). */
+	unsigned int cl_rd : 1;
+	unsigned int cl_wr : 1;
+	unsigned int up_rd : 1;
+	unsigned int up_wr : 1;
+	unsigned int client_eof : 1;
+	unsigned int upstream_eof : 1;
+	unsigned int cl_shut : 1;
+	unsigned int up_shut : 1;
+	unsigned int cin_stalled : 1;	/* cin waits: upstream full, too many
+					   requests out, or an Upgrade's answer */
+	unsigned int bulk : 1;		/* responses are large: splice */
+	unsigned int no_splice : 1;
+	unsigned int starting : 1;	/* inside httpflow_new */
+	unsigned int done : 1;
 	/* No parsed request kept here: it is 3 KiB, needed only while one
 	 * head is judged (hf_head), and every idle keep-alive would hold it. */
 };
+
+/* Every read lands here first; a flow copies out only what must wait. */
+static _Thread_local char hf_chunk[HF_READ];
 
 int
 httpflow_host_key(const char *buf, const struct http_req *req,
@@ -119,107 +200,167 @@ httpflow_deny_response(int status, const char *host, uint16_t port,
 	return out;
 }
 
-static void hf_finish(struct httpflow *hf, int error);
+/* Room for n more bytes. A queue that may hold the secret never leaves a
+ * copy behind in memory it gives up (realloc could). */
+static int
+q_reserve(struct hf_q *q, size_t n)
+{
+	size_t cap;
+	char *p;
 
+	if (q->off + q->len + n <= q->cap)
+		return 0;
+	if (q->len + n <= q->cap && q->off > 0) {
+		memmove(q->p, q->p + q->off, q->len);
+		if (q->secret)
+			OPENSSL_cleanse(q->p + q->len, q->off);
+		q->off = 0;
+		return 0;
+	}
+	cap = q->cap ? q->cap : 1024;
+	while (cap < q->len + n)
+		cap *= 2;
+	if ((p = malloc(cap)) == NULL)
+		return -1;
+	if (q->len > 0)
+		memcpy(p, q->p + q->off, q->len);
+	if (q->p != NULL) {
+		if (q->secret)
+			OPENSSL_cleanse(q->p, q->cap);
+		free(q->p);
+	}
+	q->p = p;
+	q->off = 0;
+	q->cap = cap;
+	return 0;
+}
+
+static int
+q_add(struct hf_q *q, const void *data, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (q_reserve(q, n) == -1)
+		return -1;
+	memcpy(q->p + q->off + q->len, data, n);
+	q->len += n;
+	return 0;
+}
+
+static void
+q_free(struct hf_q *q)
+{
+	if (q->p != NULL && q->secret)
+		OPENSSL_cleanse(q->p, q->cap);
+	free(q->p);
+	q->p = NULL;
+	q->off = q->len = q->cap = 0;
+}
+
+/* Empty queues give their memory back: an idle keep-alive holds none. */
+static void
+q_drain(struct hf_q *q, size_t n)
+{
+	if (n == 0)
+		return;
+	if (q->secret)
+		OPENSSL_cleanse(q->p + q->off, n);
+	q->off += n;
+	q->len -= n;
+	if (q->len == 0)
+		q_free(q);
+}
+
+/* The end, once: the owner hears of it (and frees the flow in the
+ * callback: nothing may touch hf after this returns -1). Inside
+ * httpflow_new it is delivered from the loop instead, as the owner does
+ * not hold the flow yet. */
+static int
+hf_finish(struct httpflow *hf, int error)
+{
+	struct timeval now = { 0, 0 };
+
+	if (hf->done)
+		return -1;
+	hf->done = 1;
+	event_del(&hf->cev);
+	event_del(&hf->uev);
+	if (hf->inj != NULL)
+		event_del(&hf->inj->hold);
+	if (hf->starting) {
+		hf->end_error = error;
+		event_add(&hf->timer, &now);
+		return -1;
+	}
+	event_del(&hf->timer);
+	hf->cb.done(hf->arg, hf->bytes_up, hf->bytes_down, error);
+	return -1;
+}
+
+/* Something moved: the idle clock starts again. */
 static void
 hf_touch(struct httpflow *hf)
 {
-	struct timeval tv;
-
-	if (hf->idle_ms == 0)
-		return;
-	tv.tv_sec = hf->idle_ms / 1000;
-	tv.tv_usec = (hf->idle_ms % 1000) * 1000;
-	event_add(hf->idle, &tv);
+	hf->last_ms = clock_monotonic_ms();
 }
 
 static void
-idle_cb(evutil_socket_t fd, short what, void *arg)
+hf_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct httpflow *hf = arg;
+	struct timeval tv;
+	uint64_t quiet, left;
+
 	(void)fd;
 	(void)what;
-	hf_finish(arg, ETIMEDOUT);
-}
-
-static void
-hf_finish(struct httpflow *hf, int error)
-{
-	if (hf->done)
+	if (hf->done) {		/* an end from inside httpflow_new */
+		hf->cb.done(hf->arg, hf->bytes_up, hf->bytes_down,
+		    hf->end_error);
 		return;
-	hf->done = 1;
-	bufferevent_disable(hf->cl, EV_READ | EV_WRITE);
-	bufferevent_disable(hf->up, EV_READ | EV_WRITE);
-	event_del(hf->idle);
-	if (hf->hold_timer != NULL)
-		event_del(hf->hold_timer);
-	hf->cb.done(hf->arg, hf->bytes_up, hf->bytes_down, error);
-}
-
-/*
- * Moves n bytes of src toward one side. With nothing queued there they
- * are written to its socket at once (a bufferevent would arm EPOLLOUT,
- * wait a loop turn, write, and disarm it: two epoll_ctl per response);
- * whatever the socket does not take, or an error, is left to the
- * bufferevent as before, behind which nothing can overtake it.
- */
-static void
-hf_send(struct bufferevent *to, struct evbuffer *src, size_t n)
-{
-	struct evbuffer *out = bufferevent_get_output(to);
-	int w;
-
-	if (n > 0 && evbuffer_get_length(out) == 0) {
-		w = evbuffer_write_atmost(src, bufferevent_getfd(to), (ssize_t)n);
-		if (w > 0)
-			n -= (size_t)w;
 	}
-	if (n > 0)
-		evbuffer_remove_buffer(src, out, n);
+	quiet = clock_monotonic_ms() - hf->last_ms;
+	if (quiet >= hf->idle_ms) {
+		(void)hf_finish(hf, ETIMEDOUT);
+		return;
+	}
+	left = hf->idle_ms - quiet;
+	tv.tv_sec = (time_t)(left / 1000);
+	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+	event_add(&hf->timer, &tv);
 }
 
-/* Queues n bytes of the client's input for the upstream; hf_flush_up
- * sends them. */
-static void
-hf_forward_up(struct httpflow *hf, size_t n)
+/* Bytes of a request go up (counted as sent; they are on their way). */
+static int
+hf_forward_up(struct httpflow *hf, const char *p, size_t n)
 {
-	evbuffer_remove_buffer(hf->cin, bufferevent_get_output(hf->up), n);
+	if (q_add(&hf->qup, p, n) == -1)
+		return -1;
 	hf->bytes_up += n;
+	return 0;
 }
 
 /*
- * What one hf_client_read queued for the upstream goes out in one write,
- * as the bufferevent's one writev would, and what the socket does not
- * take through the bufferevent. Never a head on its own ahead of its
- * body: a server that answers a bad head at once and closes would find
- * the body unread and reset the connection, losing what proxyd owes.
+ * A later request for another host (or an unusable one): stop taking
+ * requests, let the upstream finish what it owes, then answer. host may
+ * be hf->host, which the owner's callback may rewrite for its event.
  */
 static void
-hf_flush_up(struct httpflow *hf)
+hf_refuse(struct httpflow *hf, enum decide_reason reason, const char *host,
+    uint16_t port, int status)
 {
-	struct evbuffer *out = bufferevent_get_output(hf->up);
-	int fd = bufferevent_getfd(hf->up);
+	char name[HOSTNAME_MAX + 1];
 
-	hf->batching = 0;
-	if (hf->done || evbuffer_get_length(out) == 0)
-		return;
-	(void)evbuffer_write(out, fd);
-	if (evbuffer_get_length(out) > 0)
-		bufferevent_enable(hf->up, EV_WRITE);
-	else if (hf->client_eof || hf->state == HF_REFUSING)
-		shutdown(fd, SHUT_WR);	/* as hf_upstream_written would */
-}
-
-static void hf_refuse(struct httpflow *hf, enum decide_reason reason,
-    const char *host, uint16_t port, int status);
-
-/* The rewritten head replaces the client's; once sent, its copy of the
- * secret is wiped. */
-static void
-hf_head_cleanup(const void *data, size_t len, void *arg)
-{
-	(void)arg;
-	OPENSSL_cleanse((void *)data, len);
-	free((void *)data);
+	if (hf->state == HF_REFUSING)
+		return;		/* one answer per connection */
+	snprintf(name, sizeof(name), "%s", host);
+	hf->state = HF_REFUSING;
+	hf->cin_stalled = 0;
+	hf->cb.denied(hf->arg, reason, name, port, status);
+	hf->refusal = httpflow_deny_response(status, name, port,
+	    decide_reason_name(reason), &hf->refusal_len);
+	/* Nothing more of the client's is read (hf_ends drops what came
+	 * after the refused head) and the upstream's way in is closed once
+	 * what was queued before it is sent. */
 }
 
 /* A request to a bound host: the client's credentials out, the binding's
@@ -229,63 +370,54 @@ hf_forward_bound(struct httpflow *hf, const char *buf,
     const struct http_req *req)
 {
 	struct inject_request rq;
+	int rc, injected;
 
 	memset(&rq, 0, sizeof(rq));
-	if (inject_rewrite_head(buf, req, hf->binding, hf->inject,
-	    &rq) == -1 || evbuffer_add_reference(bufferevent_get_output(hf->up),
-	    rq.head, rq.head_len, hf_head_cleanup, NULL) == -1) {
-		inject_request_clear(&rq);
+	rc = inject_rewrite_head(buf, req, hf->binding, hf->inj != NULL, &rq);
+	if (rc == 0)
+		rc = q_add(&hf->qup, rq.head, rq.head_len);
+	injected = rq.injected;
+	inject_request_clear(&rq);	/* wipes its copy of the secret */
+	if (rc == -1) {
 		hf_refuse(hf, DECIDE_PROXY_ERROR, hf->host, hf->port, 502);
 		return -1;
 	}
-	evbuffer_drain(hf->cin, req->head_len);
 	hf->bytes_up += req->head_len;
-	if (rq.injected && hf->cb.injected != NULL)
+	if (injected && hf->cb.injected != NULL)
 		hf->cb.injected(hf->arg);
 	return 0;
 }
 
-/*
- * A later request for another host (or an unusable one): stop taking
- * requests, let the upstream finish what it owes, then answer.
- */
+/* A request went up whole: the next one, or after an Upgrade request
+ * nothing until its answer says whether the protocol switched. */
 static void
-hf_refuse(struct httpflow *hf, enum decide_reason reason, const char *host,
-    uint16_t port, int status)
+hf_request_done(struct httpflow *hf)
 {
-	hf->state = HF_REFUSING;
-	hf->cb.denied(hf->arg, reason, host, port, status);
-	hf->refusal = httpflow_deny_response(status, host, port,
-	    decide_reason_name(reason), &hf->refusal_len);
-	bufferevent_disable(hf->cl, EV_READ);
-	/* No more requests go up; the server ends its side when done. */
-	if (evbuffer_get_length(bufferevent_get_output(hf->up)) == 0)
-		shutdown(bufferevent_getfd(hf->up), SHUT_WR);
+	hf->state = hf->upgrade_after_body ? HF_UPGRADE_WAIT : HF_HEAD;
+	hf->upgrade_after_body = 0;
 }
 
-static void
-hf_head(struct httpflow *hf)
+/* The head at buf: judged, forwarded (rewritten for a bound host), its
+ * body's framing noted. Bytes it took: 0 for more bytes, or after a
+ * refusal. */
+static size_t
+hf_head(struct httpflow *hf, const char *buf, size_t avail)
 {
-	struct evbuffer *in = hf->cin;
-	size_t avail = evbuffer_get_length(in), take;
+	size_t take = avail < hf->limits.max_head ? avail : hf->limits.max_head;
 	char key[HOSTNAME_MAX + 1], shown[72];
 	struct http_req req;
-	const char *buf;
 	enum http_result r;
 
-	take = avail < hf->limits.max_head ? avail : hf->limits.max_head;
-	if ((buf = (const char *)evbuffer_pullup(in, (ssize_t)take)) == NULL)
-		return;
 	r = http_parse_head(buf, take, &hf->limits, &req);
 	if (r == HTTP_NEED_MORE) {
 		if (take >= hf->limits.max_head)
 			hf_refuse(hf, DECIDE_BAD_REQUEST, hf->host, hf->port, 431);
-		return;
+		return 0;
 	}
 	if (r == HTTP_BAD) {
 		hf_refuse(hf, DECIDE_BAD_REQUEST, hf->host, hf->port,
 		    req.status);
-		return;
+		return 0;
 	}
 	if (httpflow_host_key(buf, &req, key) == -1 ||
 	    strcmp(key, hf->host) != 0 || req.host.port != hf->port ||
@@ -300,318 +432,687 @@ hf_head(struct httpflow *hf)
 		shown[n] = '\0';
 		hf_refuse(hf, DECIDE_HOST_CHANGED, req.host.present ? shown : "",
 		    req.host.port, 403);
-		return;
+		return 0;
 	}
 	if (req.method == HTTP_METHOD_TRACE) {
 		/* It echoes the request back: an injected credential, or one
 		 * a proxy further on adds. */
 		hf_refuse(hf, DECIDE_METHOD_NOT_ALLOWED, hf->host, hf->port, 405);
-		return;
+		return 0;
 	}
 	if (hf->binding != NULL) {
 		if (hf_forward_bound(hf, buf, &req) == -1)
-			return;
-	} else {
-		hf_forward_up(hf, req.head_len);
+			return 0;
+	} else if (hf_forward_up(hf, buf, req.head_len) == -1) {
+		hf_refuse(hf, DECIDE_PROXY_ERROR, hf->host, hf->port, 502);
+		return 0;
 	}
+	hf->sent[(hf->sent_first + hf->sent_n++) % HF_PIPELINE] =
+	    (req.method == HTTP_METHOD_HEAD ? HF_REQ_HEAD : 0) |
+	    ((req.conn & HTTP_CONN_UPGRADE) ? HF_REQ_UPGRADE : 0);
+	hf->upgrade_after_body = (req.conn & HTTP_CONN_UPGRADE) != 0;
 	switch (req.body) {
 	case HTTP_BODY_LENGTH:
 		hf->body_left = req.content_length;
-		hf->state = hf->body_left ? HF_BODY_LENGTH : HF_HEAD;
+		hf->state = HF_BODY_LENGTH;
+		if (hf->body_left == 0)
+			hf_request_done(hf);
 		break;
 	case HTTP_BODY_CHUNKED:
 		http_chunked_init(&hf->chunked, 0);
 		hf->state = HF_BODY_CHUNKED;
 		break;
 	default:
-		hf->state = HF_HEAD;
+		hf_request_done(hf);
 		break;
 	}
-	if (req.conn & HTTP_CONN_UPGRADE)
-		hf->state = HF_OPAQUE;
-}
-
-static void
-hf_chunked(struct httpflow *hf)
-{
-	struct evbuffer *in = hf->cin;
-	struct evbuffer_iovec v;
-	size_t used;
-	enum http_result r;
-
-	while (hf->state == HF_BODY_CHUNKED && evbuffer_get_length(in) > 0) {
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-			return;
-		r = http_chunked_feed(&hf->chunked, v.iov_base, v.iov_len, &used);
-		hf_forward_up(hf, used);
-		if (r == HTTP_DONE)
-			hf->state = HF_HEAD;
-		else if (r == HTTP_BAD)
-			hf_refuse(hf, DECIDE_BAD_REQUEST, hf->host, hf->port, 400);
-	}
-}
-
-/* Client bytes: requests are parsed and judged, bodies framed, all
- * forwarded in order. Stops when the upstream is too far behind. */
-static void
-hf_client_read(struct bufferevent *bev, void *arg)
-{
-	struct httpflow *hf = arg;
-	struct evbuffer *in = hf->cin;
-	size_t before;
-
-	hf_touch(hf);
-	if (hf->state != HF_REFUSING)
-		evbuffer_add_buffer(in, bufferevent_get_input(bev));
-	hf->batching = 1;
-	while (!hf->done && evbuffer_get_length(in) > 0 &&
-	    evbuffer_get_length(bufferevent_get_output(hf->up)) < HF_HIGH) {
-		before = evbuffer_get_length(in);
-		switch (hf->state) {
-		case HF_HEAD:
-			hf_head(hf);
-			break;
-		case HF_BODY_LENGTH: {
-			size_t n = before < hf->body_left ? before : (size_t)hf->body_left;
-
-			hf_forward_up(hf, n);
-			hf->body_left -= n;
-			if (hf->body_left == 0)
-				hf->state = HF_HEAD;
-			break;
-		}
-		case HF_BODY_CHUNKED:
-			hf_chunked(hf);
-			break;
-		case HF_OPAQUE:
-			hf_forward_up(hf, before);
-			break;
-		case HF_REFUSING:
-			hf_flush_up(hf);
-			return;
-		}
-		if (evbuffer_get_length(in) == before)
-			break;	/* need more bytes */
-	}
-	hf_flush_up(hf);
-	if (evbuffer_get_length(bufferevent_get_output(hf->up)) >= HF_HIGH)
-		bufferevent_disable(hf->cl, EV_READ);
-}
-
-/* Responses when a credential went up: through the redactor. */
-static void
-hf_down_redacted(struct httpflow *hf, struct evbuffer *in)
-{
-	struct evbuffer *out = bufferevent_get_output(hf->cl);
-	char *raw = hf->scratch, *clean = hf->scratch + HF_CHUNK;
-	struct timeval tv;
-	size_t n, m;
-
-	while ((n = evbuffer_get_length(in)) > 0) {
-		if (n > HF_CHUNK)
-			n = HF_CHUNK;
-		if (evbuffer_remove(in, raw, n) != (int)n)
-			break;
-		m = inject_redact_feed(&hf->red, raw, n, clean);
-		OPENSSL_cleanse(raw, n);
-		evbuffer_add(out, clean, m);
-		hf->bytes_down += m;
-	}
-	if (hf->red.holdlen > 0 && !evtimer_pending(hf->hold_timer, NULL)) {
-		tv.tv_sec = 0;
-		tv.tv_usec = HF_HOLD_MS * 1000;
-		evtimer_add(hf->hold_timer, &tv);
-	}
-}
-
-/* Nothing more came (or will): the held tail goes out, masked if long. */
-static void
-hf_release_hold(struct httpflow *hf)
-{
-	size_t m;
-
-	if (hf->scratch == NULL)
-		return;
-	evtimer_del(hf->hold_timer);
-	m = inject_redact_flush(&hf->red, hf->scratch + HF_CHUNK);
-	evbuffer_add(bufferevent_get_output(hf->cl), hf->scratch + HF_CHUNK, m);
-	hf->bytes_down += m;
-}
-
-static void
-hold_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	hf_release_hold(arg);
+	return req.head_len;
 }
 
 /*
- * The rest of what the upstream has sent, read here in large pieces: a
- * bufferevent reads at most 4 KiB per loop turn (libevent's
- * EVBUFFER_MAX_READ), three syscalls and a turn per 4 KiB of a download.
- * Written on at once when nothing is queued for the client, else queued
- * behind it. End of stream is left for the bufferevent to see (the
- * socket stays readable); a read error ends the flow, as it would there.
- * -1 when the flow ended (hf may be gone).
+ * Client bytes: requests parsed and judged, bodies framed so that no
+ * request hides inside another, all queued for the upstream in order.
+ * Returns how many were taken; the rest waits for more bytes (cin) or
+ * for the upstream to catch up (cin_stalled).
+ */
+static size_t
+hf_take(struct httpflow *hf, const char *buf, size_t len)
+{
+	size_t used = 0, n;
+	enum http_result r;
+
+	hf->cin_stalled = 0;
+	while (used < len && hf->state != HF_REFUSING) {
+		if (hf->qup.len >= HF_HIGH) {
+			hf->cin_stalled = 1;
+			break;
+		}
+		n = 0;
+		switch (hf->state) {
+		case HF_HEAD:
+			if (hf->rstate == RS_BROKEN) {
+				/* Its answer could not be told apart. */
+				hf_refuse(hf, DECIDE_PROXY_ERROR, hf->host,
+				    hf->port, 502);
+				break;
+			}
+			if (hf->sent_n == HF_PIPELINE) {
+				hf->cin_stalled = 1;
+				break;
+			}
+			n = hf_head(hf, buf + used, len - used);
+			break;
+		case HF_UPGRADE_WAIT:
+			if (hf->rstate == RS_BROKEN)
+				hf_refuse(hf, DECIDE_PROXY_ERROR, hf->host,
+				    hf->port, 502);
+			else
+				hf->cin_stalled = 1;
+			break;
+		case HF_BODY_LENGTH:
+			n = len - used < hf->body_left ? len - used :
+			    (size_t)hf->body_left;
+			if (hf_forward_up(hf, buf + used, n) == -1) {
+				hf_refuse(hf, DECIDE_PROXY_ERROR, hf->host,
+				    hf->port, 502);
+				return used;
+			}
+			hf->body_left -= n;
+			if (hf->body_left == 0)
+				hf_request_done(hf);
+			break;
+		case HF_BODY_CHUNKED:
+			r = http_chunked_feed(&hf->chunked, buf + used,
+			    len - used, &n);
+			if (hf_forward_up(hf, buf + used, n) == -1) {
+				hf_refuse(hf, DECIDE_PROXY_ERROR, hf->host,
+				    hf->port, 502);
+				return used;
+			}
+			if (r == HTTP_DONE)
+				hf_request_done(hf);
+			else if (r == HTTP_BAD)
+				hf_refuse(hf, DECIDE_BAD_REQUEST, hf->host,
+				    hf->port, 400);
+			break;
+		case HF_OPAQUE:
+			n = len - used;
+			if (hf_forward_up(hf, buf + used, n) == -1) {
+				hf_refuse(hf, DECIDE_PROXY_ERROR, hf->host,
+				    hf->port, 502);
+				return used;
+			}
+			break;
+		case HF_REFUSING:
+			break;
+		}
+		if (n == 0)
+			break;	/* need more bytes, or refused */
+		used += n;
+	}
+	return used;
+}
+
+/* cin again, after the upstream took some of what was queued. */
+static int
+hf_take_cin(struct httpflow *hf)
+{
+	size_t n;
+
+	if (hf->cin.len == 0) {
+		hf->cin_stalled = 0;
+		return 0;
+	}
+	n = hf_take(hf, hf->cin.p + hf->cin.off, hf->cin.len);
+
+	if (hf->state == HF_REFUSING)
+		return 1;
+	q_drain(&hf->cin, n);
+	return n > 0;
+}
+
+/*
+ * One read from the client, through hf_take. Sockets are read until they
+ * say EAGAIN, never "a short read drained it": a FIN or a reset already
+ * queued behind the bytes would bring no new edge (libevent reports a
+ * reset as plain read+write, without EV_CLOSED).
+ * 1 if something happened, 0 if not, -1 once the flow ended.
  */
 static int
-hf_upstream_more(struct httpflow *hf)
+hf_read_client(struct httpflow *hf)
 {
-	static _Thread_local char chunk[HF_READ_CHUNK];
-	struct evbuffer *out = bufferevent_get_output(hf->cl);
-	int ufd = bufferevent_getfd(hf->up), cfd = bufferevent_getfd(hf->cl);
-	size_t moved = 0;
-	ssize_t n, w;
+	ssize_t n;
+	size_t used;
 
-	/* Whatever the bufferevent read must go first. */
-	if (evbuffer_get_length(bufferevent_get_input(hf->up)) > 0)
-		return 0;
-	while (moved < HF_READ_BUDGET && evbuffer_get_length(out) < HF_HIGH) {
-		n = read(ufd, chunk, sizeof(chunk));
-		if (n <= 0) {
-			if (n == 0 || errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR)
-				return 0;
-			hf_finish(hf, errno);
+	n = recv(hf->cfd, hf_chunk, sizeof(hf_chunk), 0);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 1;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			hf->cl_rd = 0;
+			return 0;
+		}
+		return hf_finish(hf, errno);
+	}
+	if (n == 0) {
+		hf->client_eof = 1;
+		/* A head cut short: a request we can't judge. */
+		if (hf->state == HF_HEAD && hf->cin.len > 0 && !hf->cin_stalled)
+			hf_refuse(hf, DECIDE_BAD_REQUEST, hf->host, hf->port,
+			    400);
+		return 1;
+	}
+	hf_touch(hf);
+	if (hf->cin.len > 0) {
+		if (q_add(&hf->cin, hf_chunk, (size_t)n) == -1)
+			return hf_finish(hf, ENOMEM);
+		(void)hf_take_cin(hf);
+		return 1;
+	}
+	used = hf_take(hf, hf_chunk, (size_t)n);
+	if (hf->state != HF_REFUSING &&
+	    q_add(&hf->cin, hf_chunk + used, (size_t)n - used) == -1)
+		return hf_finish(hf, ENOMEM);
+	return 1;
+}
+
+/* Queued bytes to a socket until it would block; -1 with errno on a
+ * failed send (the caller decides what it means). */
+static int
+hf_flush_q(int fd, struct hf_q *q, unsigned int *wr)
+{
+	ssize_t n;
+	int moved = 0;
+
+	while (q->len > 0) {
+		n = send(fd, q->p + q->off, q->len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				*wr = 0;
+				break;
+			}
 			return -1;
 		}
-		w = 0;
-		if (evbuffer_get_length(out) == 0 &&
-		    (w = send(cfd, chunk, (size_t)n, MSG_NOSIGNAL)) < 0)
-			w = 0;		/* the bufferevent meets the error */
-		if (w < n && evbuffer_add(out, chunk + w, (size_t)(n - w)) == -1) {
-			hf_finish(hf, ENOMEM);
-			return -1;
+		moved = 1;
+		if ((size_t)n < q->len) {
+			q_drain(q, (size_t)n);
+			*wr = 0;	/* full: its edge comes when it drains */
+			break;
 		}
-		hf->bytes_down += (uint64_t)n;
-		moved += (size_t)n;
+		q_drain(q, (size_t)n);
+	}
+	return moved;
+}
+
+/* The spliced part of a response, then whatever queued behind it. */
+static int
+hf_flush_client(struct httpflow *hf)
+{
+	unsigned int wr = hf->cl_wr;
+	ssize_t n;
+	int moved = 0, rc;
+
+	while (hf->inpipe > 0 && wr) {
+		n = splice(hf->pipe[0], NULL, hf->cfd, NULL, hf->inpipe,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				wr = 0;
+				break;
+			}
+			return hf_finish(hf, errno);
+		}
+		hf->inpipe -= (size_t)n;
+		moved = 1;
+	}
+	if (hf->inpipe == 0 && wr && hf->qcl.len > 0) {
+		if ((rc = hf_flush_q(hf->cfd, &hf->qcl, &wr)) == -1)
+			return hf_finish(hf, errno);
+		moved |= rc;
+	}
+	hf->cl_wr = wr;
+	return moved;
+}
+
+static int hf_upstream_failed(struct httpflow *hf, int err);
+
+static int
+hf_flush_upstream(struct httpflow *hf)
+{
+	unsigned int wr = hf->up_wr;
+	int rc = 0;
+
+	if (wr && hf->qup.len > 0 &&
+	    (rc = hf_flush_q(hf->ufd, &hf->qup, &wr)) == -1)
+		return hf_upstream_failed(hf, errno);
+	hf->up_wr = wr;
+	return rc;
+}
+
+/* Responses when a credential went up: through the redactor, n at most
+ * HF_CHUNK; what was read is wiped (it may echo the secret). */
+static int
+hf_down_redacted(struct httpflow *hf, char *in, size_t n)
+{
+	struct hf_inject *inj = hf->inj;
+	struct timeval tv;
+	size_t m;
+
+	m = inject_redact_feed(&inj->red, in, n, inj->clean);
+	OPENSSL_cleanse(in, n);
+	if (q_add(&hf->qcl, inj->clean, m) == -1)
+		return hf_finish(hf, ENOMEM);
+	hf->bytes_down += m;
+	if (inj->red.holdlen > 0 && !evtimer_pending(&inj->hold, NULL)) {
+		tv.tv_sec = 0;
+		tv.tv_usec = HF_HOLD_MS * 1000;
+		evtimer_add(&inj->hold, &tv);
 	}
 	return 0;
 }
 
-static void
-hf_upstream_read(struct bufferevent *bev, void *arg)
+/* Nothing more came (or will): the held tail goes out, masked if long. */
+static int
+hf_release_hold(struct httpflow *hf)
 {
-	struct httpflow *hf = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t n = evbuffer_get_length(in);
+	struct hf_inject *inj = hf->inj;
+	size_t m;
 
-	hf_touch(hf);
-	if (hf->scratch != NULL) {
-		hf_down_redacted(hf, in);
-	} else {
-		hf_send(hf->cl, in, n);
-		hf->bytes_down += n;
-		/* A full 4 KiB read: likely more behind it (not after the
-		 * end of stream: hf_event flushes the input, nothing more). */
-		if (n >= HF_READ_MORE && !hf->upstream_eof &&
-		    hf_upstream_more(hf) == -1)
-			return;
-	}
-	if (evbuffer_get_length(bufferevent_get_output(hf->cl)) >= HF_HIGH)
-		bufferevent_disable(hf->up, EV_READ);
+	if (inj == NULL)
+		return 0;
+	evtimer_del(&inj->hold);
+	m = inject_redact_flush(&inj->red, inj->clean);
+	if (q_add(&hf->qcl, inj->clean, m) == -1)
+		return hf_finish(hf, ENOMEM);
+	hf->bytes_down += m;
+	return 0;
 }
 
-/* A side's output drained: resume the other side, pass on an EOF, or
- * deliver the refusal once the upstream has said all it will. */
-static void
-hf_client_written(struct bufferevent *bev, void *arg)
-{
-	struct httpflow *hf = arg;
-	struct evbuffer *out = bufferevent_get_output(bev);
-
-	(void)bev;
-	if (hf->upstream_eof && evbuffer_get_length(out) == 0) {
-		if (hf->refusal != NULL) {
-			evbuffer_add(out, hf->refusal, hf->refusal_len);
-			free(hf->refusal);
-			hf->refusal = NULL;
-			return;		/* called again once it is sent */
-		}
-		shutdown(bufferevent_getfd(hf->cl), SHUT_WR);
-		if (hf->client_eof || hf->state == HF_REFUSING)
-			hf_finish(hf, 0);
-		return;
-	}
-	if (!hf->upstream_eof && evbuffer_get_length(out) < HF_LOW)
-		bufferevent_enable(hf->up, EV_READ);
-}
+static void hf_pump(struct httpflow *hf);
 
 static void
-hf_upstream_written(struct bufferevent *bev, void *arg)
+hf_hold_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct httpflow *hf = arg;
 
-	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
-		return;
-	if (hf->client_eof || hf->state == HF_REFUSING) {
-		shutdown(bufferevent_getfd(bev), SHUT_WR);
-		return;
-	}
-	bufferevent_enable(hf->cl, EV_READ);
-	hf_client_read(hf->cl, hf);
+	(void)fd;
+	(void)what;
+	if (hf_release_hold(hf) == 0)
+		hf_pump(hf);
 }
 
-static void
-hf_event(struct httpflow *hf, int client, short what)
+/* The socket said the response ended; nothing more is read from it. */
+static int
+hf_upstream_ended(struct httpflow *hf)
 {
-	if (what & BEV_EVENT_ERROR) {
-		hf_finish(hf, errno ? errno : ECONNRESET);
-		return;
-	}
-	if (!(what & BEV_EVENT_EOF))
-		return;
-	if (client) {
-		hf->client_eof = 1;
-		if (hf->state == HF_HEAD && evbuffer_get_length(hf->cin) > 0)
-			hf_refuse(hf, DECIDE_BAD_REQUEST, hf->host, hf->port, 400);
-		if (evbuffer_get_length(bufferevent_get_output(hf->up)) == 0)
-			shutdown(bufferevent_getfd(hf->up), SHUT_WR);
-		if (hf->upstream_eof &&
-		    evbuffer_get_length(bufferevent_get_output(hf->cl)) == 0)
-			hf_finish(hf, 0);
-		return;
-	}
 	hf->upstream_eof = 1;
-	/* Whatever is left for the client goes out first. */
-	hf_upstream_read(hf->up, hf);
-	hf_release_hold(hf);
-	hf_client_written(hf->cl, hf);
-}
-
-static void
-hf_client_event(struct bufferevent *bev, short what, void *arg)
-{
-	(void)bev;
-	hf_event(arg, 1, what);
-}
-
-static void
-hf_upstream_event(struct bufferevent *bev, short what, void *arg)
-{
-	(void)bev;
-	hf_event(arg, 0, what);
+	hf->up_rd = 0;
+	return hf_release_hold(hf);
 }
 
 /*
- * Something was queued toward a side (hf_send could not write it all, a
- * rewritten head, a refusal): let its bufferevent write it. EV_WRITE is
- * not enabled up front: armed on an empty output it costs each side an
- * EPOLLOUT armed and disarmed (two epoll_ctl) for nothing.
+ * A reset or a failed send on the upstream. While a refusal is owed, a
+ * server that answered and then reset (it closed with our request's
+ * body unread) has simply finished: the client still gets what it sent
+ * and then the refusal. Otherwise the flow ends with the error.
+ */
+static int
+hf_upstream_failed(struct httpflow *hf, int err)
+{
+	if (hf->state != HF_REFUSING || (err != ECONNRESET && err != EPIPE))
+		return hf_finish(hf, err);
+	q_free(&hf->qup);
+	hf->up_shut = 1;
+	return hf_upstream_ended(hf) == -1 ? -1 : 1;
+}
+
+/* The answer to the oldest request left: 101 switches the connection to
+ * opaque bytes only if that request asked for it; a declined Upgrade
+ * lets the held requests be judged as before. */
+static void
+hf_response_head(struct httpflow *hf, const struct inject_response *r)
+{
+	uint8_t front = hf->sent_n > 0 ? hf->sent[hf->sent_first] : 0;
+
+	if (r->status == 101) {
+		if (!(front & HF_REQ_UPGRADE) || hf->sent_n != 1 ||
+		    hf->state != HF_UPGRADE_WAIT) {
+			hf->rstate = RS_BROKEN;	/* switched, unasked */
+			return;
+		}
+		hf->sent_n = 0;
+		hf->rstate = RS_CLOSE;
+		hf->state = HF_OPAQUE;
+		return;
+	}
+	if (r->status < 200)
+		return;		/* interim: the final answer follows */
+	if (hf->sent_n > 0) {
+		hf->sent_first = (hf->sent_first + 1) % HF_PIPELINE;
+		hf->sent_n--;
+	}
+	if ((front & HF_REQ_UPGRADE) && hf->sent_n == 0 &&
+	    hf->state == HF_UPGRADE_WAIT)
+		hf->state = HF_HEAD;
+	switch (r->body) {
+	case INJECT_RBODY_LENGTH:
+		hf->rstate = RS_LENGTH;
+		hf->rleft = r->content_length;
+		break;
+	case INJECT_RBODY_CHUNKED:
+		http_chunked_init(&hf->rchunked, 0);
+		hf->rstate = RS_CHUNKED;
+		break;
+	case INJECT_RBODY_CLOSE:
+		hf->rstate = RS_CLOSE;
+		break;
+	default:
+		hf->rstate = RS_HEAD;
+		break;
+	}
+}
+
+/*
+ * How far a response head reaches into p: parsed in place, or after the
+ * part an earlier read left in rhead. 0 when all of p belongs to a head
+ * still incomplete (kept in rhead). The bytes themselves go on unchanged
+ * either way.
+ */
+static size_t
+hf_frame_head(struct httpflow *hf, const char *p, size_t n)
+{
+	struct inject_response r;
+	enum http_result res;
+	size_t had = hf->rhead.len, room = HF_RESP_HEAD_MAX - had, k;
+	int head_req = hf->sent_n > 0 &&
+	    (hf->sent[hf->sent_first] & HF_REQ_HEAD);
+
+	if (had == 0) {
+		res = inject_parse_response(p, n, HF_RESP_HEAD_MAX, head_req,
+		    &r);
+		if (res == HTTP_OK) {
+			hf_response_head(hf, &r);
+			return r.head_len;
+		}
+	} else {
+		k = n < room ? n : room;
+		if (q_add(&hf->rhead, p, k) == -1) {
+			hf->rstate = RS_BROKEN;
+			return n;
+		}
+		res = inject_parse_response(hf->rhead.p + hf->rhead.off,
+		    hf->rhead.len, HF_RESP_HEAD_MAX, head_req, &r);
+		if (res == HTTP_OK) {
+			q_free(&hf->rhead);
+			hf_response_head(hf, &r);
+			return r.head_len - had;
+		}
+		if (res == HTTP_NEED_MORE)
+			return k;
+	}
+	if (res == HTTP_BAD || q_add(&hf->rhead, p, n) == -1) {
+		q_free(&hf->rhead);
+		hf->rstate = RS_BROKEN;
+	}
+	return n;
+}
+
+/* Response bytes, as read: where each response ends. */
+static void
+hf_frame(struct httpflow *hf, const char *p, size_t n)
+{
+	enum http_result r;
+	size_t k;
+
+	while (n > 0) {
+		switch (hf->rstate) {
+		case RS_HEAD:
+			k = hf_frame_head(hf, p, n);
+			break;
+		case RS_LENGTH:
+			k = n < hf->rleft ? n : (size_t)hf->rleft;
+			hf->rleft -= k;
+			if (hf->rleft == 0)
+				hf->rstate = RS_HEAD;
+			break;
+		case RS_CHUNKED:
+			k = 0;
+			r = http_chunked_feed(&hf->rchunked, p, n, &k);
+			if (r == HTTP_DONE)
+				hf->rstate = RS_HEAD;
+			else if (r == HTTP_BAD)
+				hf->rstate = RS_BROKEN;
+			else
+				k = n;
+			break;
+		default:		/* RS_CLOSE, RS_BROKEN: to the end */
+			k = n;
+			break;
+		}
+		p += k;
+		n -= k;
+	}
+}
+
+/*
+ * A large body: upstream to pipe to client, no copy through here, and
+ * never past the body's end (the next head is read, to be framed). Only
+ * with nothing queued for the client, so order holds.
+ */
+static int
+hf_splice_down(struct httpflow *hf)
+{
+	size_t ask = RELAY_PIPE_DEFAULT;
+	ssize_t n;
+
+	if (hf->rstate == RS_LENGTH && hf->rleft < ask)
+		ask = (size_t)hf->rleft;
+	if (hf->pipe[0] == -1 &&
+	    relay_pipe_take(hf->pipes, hf->pipe, RELAY_PIPE_DEFAULT) == -1) {
+		hf->no_splice = 1;
+		return 1;
+	}
+	n = splice(hf->ufd, NULL, hf->pipe[1], NULL, ask,
+	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 1;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			hf->up_rd = 0;
+			return 0;
+		}
+		if (errno == EINVAL) {	/* not spliceable: copy from now on */
+			hf->no_splice = 1;
+			return 1;
+		}
+		return hf_upstream_failed(hf, errno);
+	}
+	if (n == 0)
+		return hf_upstream_ended(hf) == -1 ? -1 : 1;
+	hf_touch(hf);
+	if (hf->rstate == RS_LENGTH) {
+		hf->rleft -= (uint64_t)n;
+		if (hf->rleft == 0)
+			hf->rstate = RS_HEAD;
+	}
+	hf->inpipe = (size_t)n;
+	hf->bytes_down += (uint64_t)n;
+	return hf_flush_client(hf) == -1 ? -1 : 1;
+}
+
+/*
+ * One read of the response, framed, then sent on at once when nothing is
+ * queued for the client, else queued behind it. Responses are framed,
+ * never judged: only requests can reach another host.
+ */
+static int
+hf_read_upstream(struct httpflow *hf)
+{
+	size_t ask = hf->inj != NULL ? HF_CHUNK : sizeof(hf_chunk);
+	ssize_t n, w = 0;
+
+	/* Body bytes of a large response; while the client is full they
+	 * wait in the sockets (TCP's own backpressure), not in qcl. */
+	if (hf->bulk && !hf->no_splice && hf->qcl.len == 0 &&
+	    (hf->rstate == RS_LENGTH || hf->rstate == RS_CLOSE ||
+	    hf->rstate == RS_BROKEN))
+		return hf->cl_wr ? hf_splice_down(hf) : 0;
+	n = recv(hf->ufd, hf_chunk, ask, 0);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 1;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			hf->up_rd = 0;
+			return 0;
+		}
+		return hf_upstream_failed(hf, errno);
+	}
+	if (n == 0)
+		return hf_upstream_ended(hf) == -1 ? -1 : 1;
+	hf_touch(hf);
+	hf_frame(hf, hf_chunk, (size_t)n);
+	if (hf->inj != NULL)
+		return hf_down_redacted(hf, hf_chunk, (size_t)n) == -1 ? -1 : 1;
+	/* A full read: a large response. Spliced from here on (and the
+	 * pipe kept: giving it back asks the kernel if it is empty, a
+	 * syscall per turn), never for a flow that injects. */
+	if ((size_t)n == ask && !hf->no_splice)
+		hf->bulk = 1;
+	hf->bytes_down += (uint64_t)n;
+	if (hf->qcl.len == 0 && hf->cl_wr) {
+		w = send(hf->cfd, hf_chunk, (size_t)n, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				return hf_finish(hf, errno);
+			if (errno != EINTR)
+				hf->cl_wr = 0;
+			w = 0;
+		} else if (w < n) {
+			hf->cl_wr = 0;	/* full: its edge comes when it drains */
+		}
+	}
+	if (q_add(&hf->qcl, hf_chunk + w, (size_t)(n - w)) == -1)
+		return hf_finish(hf, ENOMEM);
+	return 1;
+}
+
+/*
+ * Ends of stream, passed on in order: the client's after what it sent
+ * reached the upstream; the upstream's after what it sent (and a refusal
+ * owed) reached the client. The flow ends when both sides are done.
+ */
+static int
+hf_ends(struct httpflow *hf)
+{
+	int moved = 0;
+
+	if (hf->state == HF_REFUSING)
+		q_free(&hf->cin);
+	if ((hf->client_eof || hf->state == HF_REFUSING) && !hf->up_shut &&
+	    hf->qup.len == 0) {
+		shutdown(hf->ufd, SHUT_WR);
+		hf->up_shut = 1;
+		moved = 1;
+	}
+	if (!hf->upstream_eof || hf->qcl.len > 0 || hf->inpipe > 0)
+		return moved;
+	if (hf->refusal != NULL) {
+		if (q_add(&hf->qcl, hf->refusal, hf->refusal_len) == -1)
+			return hf_finish(hf, ENOMEM);
+		free(hf->refusal);
+		hf->refusal = NULL;
+		return 1;
+	}
+	if (!hf->cl_shut) {
+		shutdown(hf->cfd, SHUT_WR);
+		hf->cl_shut = 1;
+		moved = 1;
+	}
+	/* Held client bytes (an Upgrade's answer awaited) can go nowhere
+	 * now, and we no longer read the client to see its end. */
+	if (hf->client_eof || hf->state == HF_REFUSING || hf->cin_stalled)
+		return hf_finish(hf, 0);
+	return moved;
+}
+
+/*
+ * Everything a flow does, from either socket's event: queued bytes out,
+ * responses in and on, requests in, judged and on, ends passed along;
+ * again until nothing moves. A flow that moved HF_BUDGET comes back
+ * next loop turn so one download can't starve the others.
  */
 static void
-hf_queued(struct evbuffer *buf, const struct evbuffer_cb_info *info,
-    void *arg)
+hf_pump(struct httpflow *hf)
+{
+	size_t rounds = 0;
+	int moved, rc;
+
+	while (!hf->done) {
+		moved = 0;
+		if ((rc = hf_flush_upstream(hf)) == -1)
+			return;
+		moved |= rc;
+		if ((rc = hf_flush_client(hf)) == -1)
+			return;
+		moved |= rc;
+		if (hf->up_rd && !hf->upstream_eof && hf->inpipe == 0 &&
+		    hf->qcl.len < HF_HIGH) {
+			if ((rc = hf_read_upstream(hf)) == -1)
+				return;
+			moved |= rc;
+		}
+		if (hf->cin_stalled && hf->qup.len < HF_HIGH)
+			moved |= hf_take_cin(hf);
+		if (hf->cl_rd && !hf->client_eof && !hf->cin_stalled &&
+		    hf->state != HF_REFUSING && hf->qup.len < HF_HIGH) {
+			if ((rc = hf_read_client(hf)) == -1)
+				return;
+			moved |= rc;
+		}
+		if ((rc = hf_ends(hf)) == -1)
+			return;
+		moved |= rc;
+		if (!moved)
+			break;
+		if (++rounds >= HF_BUDGET / HF_READ) {
+			/* No edge would bring us back: the flags still say
+			 * what is possible, a spurious EV_WRITE costs at
+			 * most an EAGAIN. */
+			event_active(&hf->cev, EV_WRITE, 1);
+			break;
+		}
+	}
+}
+
+static void
+hf_client_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct httpflow *hf = arg;
 
-	if (info->n_added == 0)
-		return;
-	if (buf == bufferevent_get_output(hf->cl))
-		bufferevent_enable(hf->cl, EV_WRITE);
-	else if (!hf->batching)
-		bufferevent_enable(hf->up, EV_WRITE);
+	(void)fd;
+	if (what & EV_READ)
+		hf->cl_rd = 1;
+	if (what & EV_WRITE)
+		hf->cl_wr = 1;
+	hf_pump(hf);
+}
+
+static void
+hf_upstream_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpflow *hf = arg;
+
+	(void)fd;
+	if (what & EV_READ)
+		hf->up_rd = 1;
+	if (what & EV_WRITE)
+		hf->up_wr = 1;
+	hf_pump(hf);
 }
 
 struct httpflow *
@@ -619,54 +1120,71 @@ httpflow_new(struct event_base *base, int client_fd, int upstream_fd,
     const struct httpflow_opts *opts, const struct httpflow_cb *cb, void *arg)
 {
 	struct httpflow *hf;
+	struct hf_inject *inj;
+	struct timeval tv;
+	size_t used;
 
 	if ((hf = calloc(1, sizeof(*hf))) == NULL)
 		goto fail;
-	hf->base = base;
+	hf->cfd = client_fd;
+	hf->ufd = upstream_fd;
+	client_fd = upstream_fd = -1;
+	hf->pipe[0] = hf->pipe[1] = -1;
+	hf->pipes = opts->pipes;
 	hf->cb = *cb;
 	hf->arg = arg;
 	hf->binding = opts->binding;
-	hf->inject = opts->inject && opts->binding != NULL;
+	hf->qup.secret = hf->binding != NULL;
 	hf->limits = *opts->limits;
 	if (hf->limits.max_head == 0)
 		hf->limits.max_head = HTTP_HEAD_MAX_DEFAULT;
-	snprintf(hf->host, sizeof(hf->host), "%s", opts->host);
+	hf->host = opts->host;
 	hf->port = opts->port;
 	hf->idle_ms = opts->idle_ms;
-	hf->cl = bufferevent_socket_new(base, client_fd, BEV_OPT_CLOSE_ON_FREE);
-	if (hf->cl == NULL)
+	hf_touch(hf);
+	/* Fresh sockets take writes; reads wait for the first edge, which
+	 * registering an edge-triggered event delivers if bytes are there. */
+	hf->cl_wr = hf->up_wr = 1;
+	if (event_assign(&hf->cev, base, hf->cfd,
+	    EV_READ | EV_WRITE | EV_PERSIST | EV_ET, hf_client_cb, hf) == -1 ||
+	    event_assign(&hf->uev, base, hf->ufd,
+	    EV_READ | EV_WRITE | EV_PERSIST | EV_ET, hf_upstream_cb, hf) == -1 ||
+	    evtimer_assign(&hf->timer, base, hf_timer_cb, hf) == -1)
 		goto fail;
-	client_fd = -1;
-	hf->up = bufferevent_socket_new(base, upstream_fd, BEV_OPT_CLOSE_ON_FREE);
-	if (hf->up == NULL)
-		goto fail;
-	upstream_fd = -1;
-	if ((hf->idle = evtimer_new(base, idle_cb, hf)) == NULL)
-		goto fail;
-	if (hf->inject) {
-		if (inject_redactor_init(&hf->red, hf->binding) == -1 ||
-		    (hf->hold_timer = evtimer_new(base, hold_cb, hf)) == NULL)
+	if (opts->inject && hf->binding != NULL) {
+		struct inject_redactor red;
+
+		memset(&red, 0, sizeof(red));
+		if (inject_redactor_init(&red, hf->binding) == -1)
 			goto fail;
-		hf->scratch_len = 2 * HF_CHUNK + hf->red.maxlen;
-		if ((hf->scratch = malloc(hf->scratch_len)) == NULL)
+		inj = calloc(1, sizeof(*inj) + HF_CHUNK + red.maxlen);
+		if (inj == NULL) {
+			inject_redactor_fini(&red);
+			goto fail;
+		}
+		inj->red = red;
+		hf->inj = inj;
+		if (evtimer_assign(&inj->hold, base, hf_hold_cb, hf) == -1)
 			goto fail;
 	}
-	bufferevent_setcb(hf->cl, hf_client_read, hf_client_written,
-	    hf_client_event, hf);
-	bufferevent_setcb(hf->up, hf_upstream_read, hf_upstream_written,
-	    hf_upstream_event, hf);
-	if ((hf->cin = evbuffer_new()) == NULL ||
-	    evbuffer_add(hf->cin, opts->prefix, opts->prefix_len) == -1 ||
-	    evbuffer_add_cb(bufferevent_get_output(hf->cl), hf_queued,
-	    hf) == NULL ||
-	    evbuffer_add_cb(bufferevent_get_output(hf->up), hf_queued,
-	    hf) == NULL)
+	if (event_add(&hf->cev, NULL) == -1 || event_add(&hf->uev, NULL) == -1)
 		goto fail;
-	bufferevent_enable(hf->cl, EV_READ);
-	bufferevent_enable(hf->up, EV_READ);
-	hf_touch(hf);
-	/* The first request is already here: send it on. */
-	hf_client_read(hf->cl, hf);
+	if (hf->idle_ms > 0) {
+		tv.tv_sec = hf->idle_ms / 1000;
+		tv.tv_usec = (hf->idle_ms % 1000) * 1000;
+		if (event_add(&hf->timer, &tv) == -1)
+			goto fail;
+	}
+	/* The first request is already here: judged again like every other
+	 * (one parser for all of them) and sent on. An end in here reaches
+	 * the owner from the loop (hf_finish). */
+	hf->starting = 1;
+	used = hf_take(hf, opts->prefix, opts->prefix_len);
+	if (hf->state != HF_REFUSING &&
+	    q_add(&hf->cin, opts->prefix + used, opts->prefix_len - used) == -1)
+		(void)hf_finish(hf, ENOMEM);
+	hf_pump(hf);
+	hf->starting = 0;
 	return hf;
 fail:
 	if (client_fd >= 0)
@@ -682,27 +1200,31 @@ httpflow_free(struct httpflow *hf)
 {
 	if (hf == NULL)
 		return;
-	if (hf->idle != NULL)
-		event_free(hf->idle);
-	if (hf->hold_timer != NULL)
-		event_free(hf->hold_timer);
-	inject_redactor_fini(&hf->red);
-	if (hf->scratch != NULL) {
-		OPENSSL_cleanse(hf->scratch, hf->scratch_len);
-		free(hf->scratch);
+	/* Deleting an assigned event that was never added is fine; one
+	 * never assigned (a failed httpflow_new) is all zeroes and was
+	 * never added either. */
+	if (event_initialized(&hf->cev))
+		event_del(&hf->cev);
+	if (event_initialized(&hf->uev))
+		event_del(&hf->uev);
+	if (event_initialized(&hf->timer))
+		event_del(&hf->timer);
+	if (hf->inj != NULL) {
+		if (event_initialized(&hf->inj->hold))
+			event_del(&hf->inj->hold);
+		OPENSSL_cleanse(hf->inj->clean, HF_CHUNK + hf->inj->red.maxlen);
+		inject_redactor_fini(&hf->inj->red);
+		free(hf->inj);
 	}
-	if (hf->cl != NULL) {
-		evbuffer_remove_cb(bufferevent_get_output(hf->cl), hf_queued,
-		    hf);
-		bufferevent_free(hf->cl);
-	}
-	if (hf->up != NULL) {
-		evbuffer_remove_cb(bufferevent_get_output(hf->up), hf_queued,
-		    hf);
-		bufferevent_free(hf->up);
-	}
-	if (hf->cin != NULL)
-		evbuffer_free(hf->cin);
+	relay_pipe_give(hf->pipes, hf->pipe, RELAY_PIPE_DEFAULT);
+	q_free(&hf->cin);
+	q_free(&hf->qup);
+	q_free(&hf->qcl);
+	q_free(&hf->rhead);
+	if (hf->cfd >= 0)
+		close(hf->cfd);
+	if (hf->ufd >= 0)
+		close(hf->ufd);
 	free(hf->refusal);
 	free(hf);
 }

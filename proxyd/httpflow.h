@@ -15,7 +15,11 @@
  * chunked) so no request slips through inside another, and a refused
  * request is answered only after the upstream's responses so far have
  * reached the client. Bounded buffers with backpressure both ways. TRACE
- * is refused on every request, not only the first.
+ * is refused on every request, not only the first. Responses are framed
+ * (never judged): after an Upgrade request the client's later bytes wait
+ * for its answer and pass unjudged only after a 101; a declined Upgrade
+ * leaves every later request judged, and a response that can't be framed
+ * (or a 101 nobody asked for) ends the taking of requests (502).
  */
 
 struct event_base;
@@ -37,7 +41,8 @@ struct httpflow_opts {
 	const char *prefix;		/* client bytes read while sniffing */
 	size_t prefix_len;
 	const struct http_limits *limits;
-	const char *host;		/* judged canonical host (or literal) */
+	const char *host;		/* judged canonical host (or literal);
+					   kept, not copied: outlives the flow */
 	uint16_t port;
 	unsigned int idle_ms;
 	/* A bound host (inject.h): every request's credential fields are
@@ -48,7 +53,8 @@ struct httpflow_opts {
 	struct relay_pipes *pipes;
 };
 
-/* Takes ownership of both fds, even on failure (NULL). */
+/* Takes ownership of both fds, even on failure (NULL); both must be
+ * connected and non-blocking. done is never called from in here. */
 struct httpflow *httpflow_new(struct event_base *base, int client_fd,
     int upstream_fd, const struct httpflow_opts *opts,
     const struct httpflow_cb *cb, void *arg);

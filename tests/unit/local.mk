@@ -20,6 +20,7 @@ unit_programs = \
 	tests/unit/test_tls \
 	tests/unit/test_sessions \
 	tests/unit/test_relay \
+	tests/unit/test_httpflow \
 	tests/unit/test_events \
 	tests/unit/test_metrics \
 	tests/unit/test_dns \
