@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/event_struct.h>	/* events embedded: no malloc each */
 
 #include "common/clock.h"
 #include "proxyd/relay.h"
@@ -18,6 +19,22 @@
 #define RELAY_BUDGET	(256 * 1024)
 
 /*
+ * One socket and its one event, registered once, edge-triggered, for both
+ * reading and writing: rd and wr say what the kernel last reported and are
+ * cleared only by EAGAIN, so interest never changes while the relay runs
+ * (no epoll_ctl per transfer). A new edge follows any new data or space.
+ */
+struct relay_sock {
+	struct relay *r;
+	int fd;
+	enum relay_side side;
+	bool rd;		/* may have bytes (or EOF, an error) to read */
+	bool wr;		/* may take bytes */
+	bool assigned;		/* ev was event_assign()ed */
+	struct event ev;
+};
+
+/*
  * One direction: src → pipe → dst, or src → buf → dst after a fallback.
  * buf also carries the prefix. Whatever is in flight (buf_len + inpipe) is
  * at most cap (or the prefix length): src is read only when nothing is in
@@ -25,10 +42,8 @@
  */
 struct relay_dir {
 	struct relay *r;
-	int src;
-	int dst;
-	enum relay_side src_side;
-	enum relay_side dst_side;
+	struct relay_sock *src;
+	struct relay_sock *dst;
 	int pipe[2];
 	size_t cap;
 	size_t inpipe;
@@ -39,10 +54,6 @@ struct relay_dir {
 	bool copy;		/* splice refused: read/write through buf */
 	bool eof;		/* src said end of stream */
 	bool shut;		/* ... and dst was told with shutdown() */
-	bool rd_on;
-	bool wr_on;
-	struct event *rd;	/* src readable */
-	struct event *wr;	/* dst writable */
 	uint64_t bytes;
 	size_t peak;
 };
@@ -58,15 +69,19 @@ struct relay_pipes {
 	struct relay_pipe v[];
 };
 
+/* Events and timer are embedded: a relay costs one allocation, and its
+ * sockets are registered with the loop once each. */
 struct relay {
 	struct relay_pipes *pipes;
-	int client_fd;
-	int upstream_fd;
+	struct relay_sock client;
+	struct relay_sock upstream;
 	struct relay_dir up;
 	struct relay_dir down;
-	struct event *idle_ev;
+	struct event idle_ev;
+	bool idle_assigned;
 	unsigned int idle_ms;
 	uint64_t last_ms;
+	bool owned;		/* the sockets are ours to close */
 	bool finished;
 	relay_done_cb done;
 	void *arg;
@@ -173,29 +188,37 @@ relay_pipe_give(struct relay_pipes *p, int fd[2], size_t cap)
 static void
 dir_release(struct relay_dir *d)
 {
-	if (d->rd != NULL)
-		event_free(d->rd);
-	if (d->wr != NULL)
-		event_free(d->wr);
-	d->rd = d->wr = NULL;
-	d->rd_on = d->wr_on = false;
 	relay_pipe_give(d->r != NULL ? d->r->pipes : NULL, d->pipe, d->cap);
 	free(d->buf);
 	d->buf = NULL;
 	d->buf_size = d->buf_off = d->buf_len = d->inpipe = 0;
 }
 
+/* Out of the loop first (event_del also unqueues an active event), then
+ * closed if it is ours. */
+static void
+sock_release(struct relay_sock *s, bool owned, bool reset)
+{
+	if (s->assigned)
+		(void)event_del(&s->ev);
+	s->assigned = false;
+	if (owned)
+		relay_close_fd(&s->fd, reset);
+	s->fd = -1;
+}
+
 /* Releases every kernel resource; the struct stays for relay_free(). */
 static void
 relay_release(struct relay *r, bool reset)
 {
-	if (r->idle_ev != NULL)
-		event_free(r->idle_ev);
-	r->idle_ev = NULL;
+	if (r->idle_assigned)
+		(void)event_del(&r->idle_ev);
+	r->idle_assigned = false;
 	dir_release(&r->up);
 	dir_release(&r->down);
-	relay_close_fd(&r->client_fd, reset);
-	relay_close_fd(&r->upstream_fd, reset);
+	sock_release(&r->client, r->owned, reset);
+	sock_release(&r->upstream, r->owned, reset);
+	r->owned = false;
 }
 
 /* Always returns -1 so callers can `return relay_finish(...)`; after it the
@@ -220,28 +243,6 @@ relay_finish(struct relay *r, enum relay_reason reason, int error,
 	r->finished = true;
 	r->done(r, &res, r->arg);
 	return -1;
-}
-
-/* Read src only when nothing is in flight, write dst only while something
- * is: that is the whole of backpressure. */
-static int
-dir_arm(struct relay_dir *d)
-{
-	bool busy = dir_inflight(d) > 0;
-	bool want_rd = !busy && !d->eof;
-	bool want_wr = busy;
-
-	if (want_rd != d->rd_on) {
-		if ((want_rd ? event_add(d->rd, NULL) : event_del(d->rd)) == -1)
-			return -1;
-		d->rd_on = want_rd;
-	}
-	if (want_wr != d->wr_on) {
-		if ((want_wr ? event_add(d->wr, NULL) : event_del(d->wr)) == -1)
-			return -1;
-		d->wr_on = want_wr;
-	}
-	return 0;
 }
 
 /* splice() said EINVAL: this fd pair can't be spliced, so move what is in
@@ -284,8 +285,14 @@ dir_fail(struct relay_dir *d, int error, enum relay_side side)
 	return relay_finish(d->r, RELAY_ERROR, error, side);
 }
 
-/* Moves bytes until a side would block, src ends or the budget is spent.
- * Returns -1 when the relay finished (it may be freed already). */
+/*
+ * Moves bytes until a side would block, src ends or the budget is spent.
+ * Read src only when nothing is in flight, write dst only while something
+ * is: that is the whole of backpressure. Only EAGAIN clears a socket's
+ * flag: a short splice may have stopped at a full pipe or before a FIN,
+ * not at an empty socket, and no new edge would come for what is already
+ * there. Returns -1 when the relay finished (it may be freed already).
+ */
 static int
 dir_pump(struct relay_dir *d)
 {
@@ -297,13 +304,17 @@ dir_pump(struct relay_dir *d)
 
 	for (;;) {
 		if (d->buf_len > 0) {
-			n = write(d->dst, d->buf + d->buf_off, d->buf_len);
+			if (!d->dst->wr)
+				break;
+			n = write(d->dst->fd, d->buf + d->buf_off, d->buf_len);
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;
-				if (errno == EAGAIN || errno == EWOULDBLOCK)
+				if (errno == EAGAIN || errno == EWOULDBLOCK) {
+					d->dst->wr = false;
 					break;
-				return dir_fail(d, errno, d->dst_side);
+				}
+				return dir_fail(d, errno, d->dst->side);
 			}
 			d->buf_off += (size_t)n;
 			d->buf_len -= (size_t)n;
@@ -321,16 +332,20 @@ dir_pump(struct relay_dir *d)
 			continue;
 		}
 		if (d->inpipe > 0) {
-			n = splice(d->pipe[0], NULL, d->dst, NULL, d->inpipe,
-			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (!d->dst->wr)
+				break;
+			n = splice(d->pipe[0], NULL, d->dst->fd, NULL,
+			    d->inpipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n < 0) {
 				err = errno;
 				if (err == EINTR)
 					continue;
-				if (err == EAGAIN || err == EWOULDBLOCK)
+				if (err == EAGAIN || err == EWOULDBLOCK) {
+					d->dst->wr = false;
 					break;
+				}
 				if (err != EINVAL)
-					return dir_fail(d, err, d->dst_side);
+					return dir_fail(d, err, d->dst->side);
 				if (dir_fallback(d) == 0)
 					continue;
 				return dir_fail(d, errno, RELAY_SIDE_NONE);
@@ -345,18 +360,24 @@ dir_pump(struct relay_dir *d)
 			/* A failing shutdown() means dst is gone already;
 			 * a write in the other direction reports that. */
 			if (!d->shut)
-				(void)shutdown(d->dst, SHUT_WR);
+				(void)shutdown(d->dst->fd, SHUT_WR);
 			d->shut = true;
 			break;
 		}
-		if (moved >= RELAY_BUDGET)
+		if (!d->src->rd)
 			break;
+		if (moved >= RELAY_BUDGET) {
+			/* src may still be readable, and no new edge says so:
+			 * come back once the loop has served the others. */
+			event_active(&d->src->ev, 0, 0);
+			break;
+		}
 		if (d->copy) {
-			n = read(d->src, d->buf, d->cap);
+			n = read(d->src->fd, d->buf, d->cap);
 			if (n > 0)
 				d->buf_len = (size_t)n;
 		} else {
-			n = splice(d->src, NULL, d->pipe[1], NULL, d->cap,
+			n = splice(d->src->fd, NULL, d->pipe[1], NULL, d->cap,
 			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n > 0)
 				d->inpipe = (size_t)n;
@@ -369,9 +390,11 @@ dir_pump(struct relay_dir *d)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				d->src->rd = false;
 				break;
-			return dir_fail(d, errno, d->src_side);
+			}
+			return dir_fail(d, errno, d->src->side);
 		}
 		if (n == 0) {
 			d->eof = true;
@@ -385,17 +408,25 @@ dir_pump(struct relay_dir *d)
 		r->last_ms = clock_monotonic_ms();
 	if (r->up.shut && r->down.shut)
 		return relay_finish(r, RELAY_EOF, 0, RELAY_SIDE_NONE);
-	if (dir_arm(d) == -1)
-		return dir_fail(d, errno, RELAY_SIDE_NONE);
 	return 0;
 }
 
+/* Either socket's news may move either direction (it is one's src and
+ * the other's dst); a direction with nothing to do costs no syscall. */
 static void
-dir_on_io(evutil_socket_t fd, short what, void *arg)
+relay_on_io(evutil_socket_t fd, short what, void *arg)
 {
+	struct relay_sock *s = arg;
+	struct relay *r = s->r;
+
 	(void)fd;
-	(void)what;
-	(void)dir_pump(arg);
+	if (what & EV_READ)
+		s->rd = true;
+	if (what & EV_WRITE)
+		s->wr = true;
+	if (dir_pump(&r->up) == -1)
+		return;
+	(void)dir_pump(&r->down);
 }
 
 /* One timer per relay, re-armed lazily from the last activity instead of
@@ -417,27 +448,37 @@ relay_on_idle(evutil_socket_t fd, short what, void *arg)
 	left = r->idle_ms - quiet;
 	tv.tv_sec = (time_t)(left / 1000);
 	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
-	if (event_add(r->idle_ev, &tv) == -1)
+	if (event_add(&r->idle_ev, &tv) == -1)
 		(void)relay_finish(r, RELAY_ERROR, errno, RELAY_SIDE_NONE);
 }
 
 static int
-dir_init(struct relay *r, struct relay_dir *d, struct event_base *base,
-    int src, int dst, size_t cap)
+dir_init(struct relay *r, struct relay_dir *d, struct relay_sock *src,
+    struct relay_sock *dst, size_t cap)
 {
 	d->r = r;
 	d->src = src;
 	d->dst = dst;
 	d->cap = cap;
-	if (relay_pipe_take(r->pipes, d->pipe, cap) == -1)
-		return -1;
-	d->rd = event_new(base, src, EV_READ | EV_PERSIST, dir_on_io, d);
-	d->wr = event_new(base, dst, EV_WRITE | EV_PERSIST, dir_on_io, d);
-	if (d->rd == NULL || d->wr == NULL) {
-		errno = ENOMEM;
+	return relay_pipe_take(r->pipes, d->pipe, cap);
+}
+
+/* Nothing is assumed ready: adding an edge-triggered event reports what
+ * the socket can do already, so the first callback sets the flags. */
+static int
+sock_init(struct relay *r, struct relay_sock *s, struct event_base *base,
+    int fd, enum relay_side side)
+{
+	s->r = r;
+	s->fd = fd;
+	s->side = side;
+	if (event_assign(&s->ev, base, fd, EV_READ | EV_WRITE | EV_PERSIST |
+	    EV_ET, relay_on_io, s) == -1) {
+		errno = EINVAL;
 		return -1;
 	}
-	return 0;
+	s->assigned = true;
+	return event_add(&s->ev, NULL);
 }
 
 static int
@@ -472,24 +513,23 @@ relay_new(struct event_base *base, int client_fd, int upstream_fd,
 		errno = EINVAL;
 		return NULL;
 	}
-	if (relay_set_nonblock(client_fd) == -1 ||
-	    relay_set_nonblock(upstream_fd) == -1)
+	if (!opts->nonblocking && (relay_set_nonblock(client_fd) == -1 ||
+	    relay_set_nonblock(upstream_fd) == -1))
 		return NULL;
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
-	/* Not ours until we succeed: a failure leaves the sockets open. */
-	r->client_fd = r->upstream_fd = -1;
+	/* Not ours until we succeed (r->owned): a failure leaves the
+	 * sockets open. */
+	r->client.fd = r->upstream.fd = -1;
 	r->up.pipe[0] = r->up.pipe[1] = r->down.pipe[0] = r->down.pipe[1] = -1;
-	r->up.src_side = r->down.dst_side = RELAY_SIDE_CLIENT;
-	r->up.dst_side = r->down.src_side = RELAY_SIDE_UPSTREAM;
 	r->done = done;
 	r->arg = arg;
 	r->pipes = opts->pipes;
 	r->idle_ms = opts->idle_ms;
 	r->last_ms = clock_monotonic_ms();
 
-	if (dir_init(r, &r->up, base, client_fd, upstream_fd, cap) == -1 ||
-	    dir_init(r, &r->down, base, upstream_fd, client_fd, cap) == -1)
+	if (dir_init(r, &r->up, &r->client, &r->upstream, cap) == -1 ||
+	    dir_init(r, &r->down, &r->upstream, &r->client, cap) == -1)
 		goto fail;
 	if (opts->prefix_len > 0) {
 		if ((r->up.buf = malloc(opts->prefix_len)) == NULL)
@@ -499,19 +539,22 @@ relay_new(struct event_base *base, int client_fd, int upstream_fd,
 		r->up.peak = opts->prefix_len;
 	}
 	if (r->idle_ms > 0) {
-		if ((r->idle_ev = evtimer_new(base, relay_on_idle, r)) == NULL) {
-			errno = ENOMEM;
+		if (evtimer_assign(&r->idle_ev, base, relay_on_idle, r) == -1) {
+			errno = EINVAL;
 			goto fail;
 		}
+		r->idle_assigned = true;
 		tv.tv_sec = (time_t)(r->idle_ms / 1000);
 		tv.tv_usec = (suseconds_t)(r->idle_ms % 1000) * 1000;
-		if (event_add(r->idle_ev, &tv) == -1)
+		if (event_add(&r->idle_ev, &tv) == -1)
 			goto fail;
 	}
-	if (dir_arm(&r->up) == -1 || dir_arm(&r->down) == -1)
+	if (sock_init(r, &r->client, base, client_fd,
+	    RELAY_SIDE_CLIENT) == -1 ||
+	    sock_init(r, &r->upstream, base, upstream_fd,
+	    RELAY_SIDE_UPSTREAM) == -1)
 		goto fail;
-	r->client_fd = client_fd;
-	r->upstream_fd = upstream_fd;
+	r->owned = true;
 	return r;
 
 fail:

@@ -5,8 +5,9 @@
  * timeout. No parsing and no policy here: the proxy has decided already.
  *
  * Ownership:
- *  - relay_new() takes both sockets on success (it sets O_NONBLOCK on them);
- *    on failure it returns NULL with errno set and the caller still owns them.
+ *  - relay_new() takes both sockets on success (it sets O_NONBLOCK on them,
+ *    unless opts->nonblocking says they have it); on failure it returns NULL
+ *    with errno set and the caller still owns them.
  *  - done is called once, from the event loop or from relay_abort(), never
  *    from relay_new(). By then both sockets and pipes are closed; only the
  *    struct remains. The owner must then call relay_free(), from inside done
@@ -14,6 +15,9 @@
  *  - relay_free() is the one teardown and may be called at any time. On a
  *    relay still running it resets both sockets (the stream was cut, so no
  *    peer may see a clean end of stream) and does not call done.
+ *  - The relay registers each socket with the loop once, edge-triggered,
+ *    for its whole life; the caller must have no event of its own left on
+ *    either (libevent cannot mix edge- and level-triggered on one fd).
  *
  * Closing:
  *  - RELAY_EOF: both directions saw end of stream and were drained; each
@@ -63,6 +67,10 @@ struct relay_opts {
 	/* Where pipes come from and go back to; NULL: made and closed per
 	 * relay. Must outlive the relay. */
 	struct relay_pipes *pipes;
+	/* Non-zero: the caller promises both sockets are O_NONBLOCK already
+	 * (accept4() or socket() with SOCK_NONBLOCK), so relay_new() spends
+	 * no fcntl() checking. A blocking socket here would stall the loop. */
+	int nonblocking;
 };
 
 enum relay_reason {
