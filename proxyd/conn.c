@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>	/* struct conn embeds its event */
 #include <fcntl.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
@@ -56,8 +57,13 @@ struct conn {
 	char *buf;			/* client bytes read while sniffing */
 	size_t len;
 	size_t cap;
-	struct event *ev;
-	struct event *uev;		/* CONN_FIRST: the upstream speaking first */
+	/* The phase's one event (sniff, connect, tunnel, linger, ...),
+	 * re-assigned per phase: embedded, so a phase costs no malloc. */
+	struct event ev;
+	int ev_assigned;
+	/* CONN_FIRST only: the upstream speaking first. A rare path, so
+	 * allocated when used rather than carried by every connection. */
+	struct event *uev;
 	struct resolve_req *rreq;
 	uint64_t resolve_start_ms;
 	struct decision d;
@@ -79,14 +85,14 @@ static void conn_close(struct conn *c);
 static void conn_decided(struct conn *c);
 static void conn_set_host(struct conn *c, const char *host, size_t len);
 
-/* libevent's event_free() does not take NULL. */
+/* Out of the loop, whatever the phase. An event never assigned has no
+ * base to be deleted from; an assigned one may be deleted any number of
+ * times. libevent's event_free() does not take NULL. */
 static void
 conn_ev_clear(struct conn *c)
 {
-	if (c->ev != NULL) {
-		event_free(c->ev);
-		c->ev = NULL;
-	}
+	if (c->ev_assigned)
+		event_del(&c->ev);
 	if (c->uev != NULL) {
 		event_free(c->uev);
 		c->uev = NULL;
@@ -98,6 +104,22 @@ ms_to_tv(unsigned int ms, struct timeval *tv)
 {
 	tv->tv_sec = ms / 1000;
 	tv->tv_usec = (ms % 1000) * 1000;
+}
+
+/* Points the connection's event at this phase's fd and callback (after
+ * dropping the last phase's), bounded by timeout_ms. */
+static int
+conn_ev_arm(struct conn *c, int fd, short events, event_callback_fn cb,
+    unsigned int timeout_ms)
+{
+	struct timeval tv;
+
+	conn_ev_clear(c);
+	if (event_assign(&c->ev, c->w->base, fd, events, cb, c) == -1)
+		return -1;
+	c->ev_assigned = 1;
+	ms_to_tv(timeout_ms, &tv);
+	return event_add(&c->ev, &tv);
 }
 
 static const struct config_limits *
@@ -186,21 +208,13 @@ linger_read_cb(evutil_socket_t fd, short what, void *arg)
 static void
 conn_answer_and_close(struct conn *c, const void *msg, size_t len)
 {
-	struct timeval tv;
-
 	if (len > 0 && write(c->cfd, msg, len) < 0)
 		log_debug("answer to client: %s", strerror(errno));
 	shutdown(c->cfd, SHUT_WR);
-	conn_ev_clear(c);
-	c->ev = event_new(c->w->base, c->cfd, EV_READ | EV_PERSIST,
-	    linger_read_cb, c);
-	if (c->ev == NULL) {
-		conn_close(c);
-		return;
-	}
 	c->state = CONN_LINGER;
-	ms_to_tv(LINGER_MS, &tv);
-	event_add(c->ev, &tv);
+	if (conn_ev_arm(c, c->cfd, EV_READ | EV_PERSIST, linger_read_cb,
+	    LINGER_MS) == -1)
+		conn_close(c);
 }
 
 /* The refusal each protocol understands: 403 text for HTTP, a fatal
@@ -298,15 +312,8 @@ static void sniff_read_cb(evutil_socket_t fd, short what, void *arg);
 static int
 conn_read_client(struct conn *c, event_callback_fn cb)
 {
-	struct timeval tv;
-
-	conn_ev_clear(c);
-	c->ev = event_new(c->w->base, c->cfd, EV_READ | EV_PERSIST, cb, c);
-	if (c->ev == NULL)
-		return -1;
-	ms_to_tv(conn_limits(c)->sniff_timeout_ms, &tv);
-	event_add(c->ev, &tv);
-	return 0;
+	return conn_ev_arm(c, c->cfd, EV_READ | EV_PERSIST, cb,
+	    conn_limits(c)->sniff_timeout_ms);
 }
 
 /* The tunnel's first bytes: if they are a ClientHello, its SNI must name
@@ -570,20 +577,18 @@ upstream_first_cb(evutil_socket_t fd, short what, void *arg)
 static void
 conn_wait_first(struct conn *c, event_callback_fn client_cb)
 {
-	struct timeval tv;
-
-	conn_ev_clear(c);
 	c->state = CONN_FIRST;
-	c->ev = event_new(c->w->base, c->cfd, EV_READ | EV_PERSIST, client_cb, c);
+	if (conn_ev_arm(c, c->cfd, EV_READ | EV_PERSIST, client_cb,
+	    conn_limits(c)->idle_timeout_ms) == -1)
+		goto fail;
 	c->uev = event_new(c->w->base, c->ufd, EV_READ, upstream_first_cb, c);
-	if (c->ev == NULL || c->uev == NULL) {
-		conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "proxy_error", 0, 0);
-		conn_close(c);
-		return;
-	}
-	ms_to_tv(conn_limits(c)->idle_timeout_ms, &tv);
-	event_add(c->ev, &tv);
-	event_add(c->uev, NULL);
+	if (c->uev == NULL || event_add(c->uev, NULL) == -1)
+		goto fail;
+	return;
+
+fail:
+	conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "proxy_error", 0, 0);
+	conn_close(c);
 }
 
 /*
@@ -639,6 +644,9 @@ conn_splice(struct conn *c)
 	ro.prefix_len = c->len;
 	ro.idle_ms = conn_limits(c)->idle_timeout_ms;
 	ro.pipes = c->w->pipes;
+	/* Accepted by evconnlistener (accept4 with SOCK_NONBLOCK), connected
+	 * from socket(SOCK_NONBLOCK): no fcntl() needed to check. */
+	ro.nonblocking = 1;
 	c->relay = relay_new(c->w->base, c->cfd, c->ufd, &ro, conn_relay_done, c);
 	if (c->relay == NULL) {
 		conn_event(c, CTL_EVENT_EGRESS_ALLOWED, "proxy_error", 0, 0);
@@ -696,7 +704,6 @@ conn_connect(struct conn *c)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	struct timeval tv;
 	int one = 1;
 
 	sl = ip_to_sockaddr(&c->d.connect, c->oport, &ss);
@@ -715,14 +722,9 @@ conn_connect(struct conn *c)
 		return;
 	}
 	c->state = CONN_CONNECT;
-	conn_ev_clear(c);
-	c->ev = event_new(c->w->base, c->ufd, EV_WRITE, connect_cb, c);
-	if (c->ev == NULL) {
+	if (conn_ev_arm(c, c->ufd, EV_WRITE, connect_cb,
+	    conn_limits(c)->connect_timeout_ms) == -1)
 		conn_upstream_failed(c, ENOMEM);
-		return;
-	}
-	ms_to_tv(conn_limits(c)->connect_timeout_ms, &tv);
-	event_add(c->ev, &tv);
 }
 
 static void
@@ -777,8 +779,7 @@ conn_decided(struct conn *c)
 	}
 	if (c->d.need_resolve) {
 		c->state = CONN_RESOLVE;
-		if (c->ev != NULL)
-			event_del(c->ev);
+		conn_ev_clear(c);
 		c->resolve_start_ms = clock_monotonic_ms();
 		c->rreq = resolver_lookup(c->w->resolver, c->d.host,
 		    resolve_done_cb, c);
@@ -908,29 +909,22 @@ judge_tls(struct conn *c, const struct tls_hello *h)
 static int
 conn_sniff(struct conn *c, int final)
 {
-	struct http_req *req;
+	struct http_req *req = c->w->req;	/* judged before we return */
 	struct http_limits hl;
 	enum sniff_kind k = sniff_classify((const uint8_t *)c->buf, c->len);
 
 	if (k == SNIFF_HTTP) {
 		c->proto = CTL_PROTO_HTTP;
-		if ((req = malloc(sizeof(*req))) == NULL) {
-			conn_close(c);
-			return 1;
-		}
 		memset(&hl, 0, sizeof(hl));
 		hl.max_head = c->cap;
 		switch (http_parse_head(c->buf, c->len, &hl, req)) {
 		case HTTP_OK:
 			judge_http(c, req);
-			free(req);
 			return 1;
 		case HTTP_BAD:
 			conn_deny(c, DECIDE_BAD_REQUEST, req->status);
-			free(req);
 			return 1;
 		default:
-			free(req);
 			if (!final && c->len < c->cap)
 				return 0;
 			conn_deny(c, DECIDE_BAD_REQUEST, c->len < c->cap ? 400 : 431);
@@ -990,6 +984,32 @@ sniff_read_cb(evutil_socket_t fd, short what, void *arg)
 	    memchr(c->buf + c->len - n, '\n', (size_t)n) == NULL)
 		return;
 	conn_sniff(c, 0);
+}
+
+/*
+ * The first read comes before any event: an HTTP or TLS client has
+ * usually sent by the time we accept, and an event only to learn that
+ * would cost an epoll_ctl() to add and one to drop. Only if nothing (or
+ * not enough) is there yet does the sniff wait, within the sniff timeout.
+ */
+static void
+conn_sniff_first(struct conn *c)
+{
+	ssize_t n;
+
+	n = read(c->cfd, c->buf, c->cap);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		/* Gone before saying anything we could judge. */
+		conn_close(c);
+		return;
+	}
+	if (n > 0) {
+		c->len = (size_t)n;
+		if (conn_sniff(c, 0) == 1)
+			return;	/* decided: c may be gone already */
+	}
+	if (conn_read_client(c, sniff_read_cb) == -1)
+		conn_close(c);
 }
 
 /* The destination the sandbox dialled, before the nft redirect. */
@@ -1054,7 +1074,8 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 	TAILQ_INSERT_TAIL(&w->conns, c, link);
 	w->nconns++;
 	metrics_conn_open(w->srv->metrics);
-	evutil_make_socket_nonblocking(fd);
+	/* Already non-blocking: evconnlistener accepts with accept4()'s
+	 * SOCK_NONBLOCK (worker.c never asks it to leave sockets blocking). */
 	rc = ip_from_sockaddr(peer, &c->src);
 	if (rc == 0)
 		rc = local_addr(fd, &self, &self_port);
@@ -1102,8 +1123,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 		conn_close(c);
 		return;
 	}
-	if (conn_read_client(c, sniff_read_cb) == -1)
-		conn_close(c);
+	conn_sniff_first(c);
 }
 
 /* The one teardown: every path of every connection ends here. */

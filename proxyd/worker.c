@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "proxyd/conn.h"
 #include "proxyd/dnsserver.h"
+#include "proxyd/http.h"
 #include "proxyd/intercept.h"
 #include "proxyd/listen.h"
 #include "proxyd/mint.h"
@@ -90,7 +91,8 @@ worker_init(struct worker *w, struct server *srv, int index,
 		snprintf(err, errlen, "worker %d: event_base_new failed", index);
 		return -1;
 	}
-	if ((w->hello = malloc(sizeof(*w->hello))) == NULL) {
+	if ((w->hello = malloc(sizeof(*w->hello))) == NULL ||
+	    (w->req = malloc(sizeof(*w->req))) == NULL) {
 		snprintf(err, errlen, "worker %d: out of memory", index);
 		goto fail;
 	}
@@ -114,6 +116,8 @@ worker_init(struct worker *w, struct server *srv, int index,
 		/* Accepted sockets inherit it (Linux): a small TLS record or
 		 * response must not wait ~40 ms for the peer's delayed ACK. */
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		/* Never LEV_OPT_LEAVE_SOCKETS_BLOCKING: conn.c and the relay
+		 * take accepted sockets as non-blocking without checking. */
 		w->listeners[i] = evconnlistener_new(w->base,
 		    expl ? accept_explicit_cb : accept_cb, w,
 		    LEV_OPT_CLOSE_ON_FREE, -1, fd);
@@ -235,6 +239,7 @@ worker_fini(struct worker *w)
 		event_free(w->tick);
 	resolver_free(w->resolver);
 	free(w->hello);
+	free(w->req);
 	if (w->base != NULL)
 		event_base_free(w->base);
 	memset(w, 0, sizeof(*w));

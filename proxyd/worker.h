@@ -10,6 +10,7 @@
 struct event_base;
 struct evconnlistener;
 struct resolver;
+struct http_req;
 struct tls_hello;
 struct conn;
 struct dnsserver;
@@ -28,6 +29,7 @@ struct worker {
 	struct event_base *base;
 	struct resolver *resolver;
 	struct tls_hello *hello;		/* parse scratch, one per loop */
+	struct http_req *req;			/* likewise (3 KiB: not per conn) */
 	struct evconnlistener *listeners[2 * CONFIG_LISTEN_MAX];
 	size_t nlisteners;
 	struct event *tick;			/* coalescing windows, on worker 0 */
