@@ -1089,29 +1089,25 @@ hf_pump(struct httpflow *hf)
 	}
 }
 
+/* Either socket: note what it can do now, then do everything there is. */
 static void
-hf_client_cb(evutil_socket_t fd, short what, void *arg)
+hf_io_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct httpflow *hf = arg;
+	int client = fd == hf->cfd;
 
-	(void)fd;
-	if (what & EV_READ)
-		hf->cl_rd = 1;
-	if (what & EV_WRITE)
-		hf->cl_wr = 1;
-	hf_pump(hf);
-}
-
-static void
-hf_upstream_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct httpflow *hf = arg;
-
-	(void)fd;
-	if (what & EV_READ)
-		hf->up_rd = 1;
-	if (what & EV_WRITE)
-		hf->up_wr = 1;
+	if (what & EV_READ) {
+		if (client)
+			hf->cl_rd = 1;
+		else
+			hf->up_rd = 1;
+	}
+	if (what & EV_WRITE) {
+		if (client)
+			hf->cl_wr = 1;
+		else
+			hf->up_wr = 1;
+	}
 	hf_pump(hf);
 }
 
@@ -1146,9 +1142,9 @@ httpflow_new(struct event_base *base, int client_fd, int upstream_fd,
 	 * registering an edge-triggered event delivers if bytes are there. */
 	hf->cl_wr = hf->up_wr = 1;
 	if (event_assign(&hf->cev, base, hf->cfd,
-	    EV_READ | EV_WRITE | EV_PERSIST | EV_ET, hf_client_cb, hf) == -1 ||
+	    EV_READ | EV_WRITE | EV_PERSIST | EV_ET, hf_io_cb, hf) == -1 ||
 	    event_assign(&hf->uev, base, hf->ufd,
-	    EV_READ | EV_WRITE | EV_PERSIST | EV_ET, hf_upstream_cb, hf) == -1 ||
+	    EV_READ | EV_WRITE | EV_PERSIST | EV_ET, hf_io_cb, hf) == -1 ||
 	    evtimer_assign(&hf->timer, base, hf_timer_cb, hf) == -1)
 		goto fail;
 	if (opts->inject && hf->binding != NULL) {

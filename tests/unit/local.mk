@@ -49,3 +49,8 @@ UNIT_TESTS += $(unit_programs)
 EXTRA_DIST += tests/unit/golden
 # libresolv parses the DNS builder's output: an independent check.
 tests_unit_test_dns_LDADD = $(LDADD) -lresolv
+# The socket-level tests share loopback pairs and a byte pattern.
+tests_unit_test_relay_SOURCES = tests/unit/test_relay.c tests/unit/socktest.c \
+	tests/unit/socktest.h
+tests_unit_test_httpflow_SOURCES = tests/unit/test_httpflow.c \
+	tests/unit/socktest.c tests/unit/socktest.h

@@ -1,4 +1,3 @@
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -23,6 +22,7 @@
 #include "proxyd/decide.h"
 #include "proxyd/httpflow.h"
 #include "proxyd/relay.h"
+#include "tests/unit/socktest.h"
 
 /*
  * httpflow between two loopback TCP pairs. The test plays both peers
@@ -32,8 +32,6 @@
  */
 
 #define MIB		(1024 * 1024)
-/* A prime, so no power-of-two chunking lines up with the period. */
-#define PATTERN_LEN	65537
 /* A wait gives up after this; alarm() backs a whole test. */
 #define DEADLINE_MS	4000
 #define WATCHDOG_S	10
@@ -49,8 +47,6 @@
 #define RESP2	"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nr22"
 #define RESP3	"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nr333"
 #define L(s)	(sizeof(s) - 1)
-
-static uint8_t pattern[PATTERN_LEN];
 
 /* One test-side socket: what it still has to send, what it received. */
 struct side {
@@ -107,72 +103,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Byte i of the stream is pattern[(i + seed) % PATTERN_LEN]. */
-static void
-pattern_fill(char *out, size_t len, unsigned int seed)
-{
-	size_t pos = seed % PATTERN_LEN, n;
-
-	while (len > 0) {
-		n = PATTERN_LEN - pos < len ? PATTERN_LEN - pos : len;
-		memcpy(out, pattern + pos, n);
-		out += n;
-		len -= n;
-		pos = 0;
-	}
-}
-
-static int
-count_fds(void)
-{
-	DIR *d;
-	int n = 0;
-
-	if ((d = opendir("/proc/self/fd")) == NULL)
-		return -1;
-	while (readdir(d) != NULL)
-		n++;
-	closedir(d);
-	return n;
-}
-
-static void
-set_nonblock(int fd)
-{
-	assert_int_not_equal(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), -1);
-}
-
-static void
-set_bufs(int fd, int bytes)
-{
-	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)), 0);
-	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)), 0);
-}
-
-/* A connected TCP pair on 127.0.0.1. */
-static void
-tcp_pair(int *a, int *b)
-{
-	struct sockaddr_in sin;
-	socklen_t slen = sizeof(sin);
-	int l;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(l >= 0);
-	assert_int_equal(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(listen(l, 1), 0);
-	assert_int_equal(getsockname(l, (struct sockaddr *)&sin, &slen), 0);
-	*a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(*a >= 0);
-	assert_int_equal(connect(*a, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	*b = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-	assert_true(*b >= 0);
-	close(l);
 }
 
 /* Queues bytes for a side to send. */
@@ -535,17 +465,9 @@ assert_clean_done(const struct fx *f, size_t up, size_t down)
 static int
 group_setup(void **state)
 {
-	uint32_t x = 0x9e3779b9;
-	size_t i;
-
 	(void)state;
 	signal(SIGPIPE, SIG_IGN);
-	for (i = 0; i < PATTERN_LEN; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		pattern[i] = (uint8_t)(x >> 24);
-	}
+	pattern_init();
 	return 0;
 }
 
@@ -926,7 +848,7 @@ test_large_response(void **state)
 	(void)state;
 	resp = keep(malloc(total));
 	memcpy(resp, head, L(head));
-	pattern_fill(resp + L(head), 8 * MIB, 1);
+	pattern_fill(resp + L(head), 0, 8 * MIB, 1);
 	f = fx_new();
 	fx_small_bufs(f);
 	f->pipes = relay_pipes_new(4);
@@ -1073,7 +995,7 @@ test_client_reset(void **state)
 	(void)state;
 	resp = keep(malloc(total));
 	memcpy(resp, head, L(head));
-	pattern_fill(resp + L(head), 4 * MIB, 2);
+	pattern_fill(resp + L(head), 0, 4 * MIB, 2);
 	f = fx_new();
 	fx_small_bufs(f);
 	f->pipes = relay_pipes_new(4);
@@ -1138,7 +1060,7 @@ test_upload(void **state)
 	(void)state;
 	req = keep(malloc(total));
 	memcpy(req, head, L(head));
-	pattern_fill(req + L(head), 4 * MIB, 3);
+	pattern_fill(req + L(head), 0, 4 * MIB, 3);
 	f = fx_new();
 	fx_small_bufs(f);
 	f->up.paused = true;

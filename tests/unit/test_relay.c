@@ -1,4 +1,3 @@
-#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,16 +22,12 @@
 #include <event2/event.h>
 
 #include "proxyd/relay.h"
+#include "tests/unit/socktest.h"
 
 #define MIB		(1024 * 1024)
-/* A prime, so no power-of-two chunking can line a dropped or repeated
- * chunk up with the pattern's period. */
-#define PATTERN_LEN	65537
 /* Peers give up, and the loop exits, after this; alarm() backs both. */
 #define DEADLINE_MS	4000
 #define WATCHDOG_S	5
-
-static uint8_t pattern[PATTERN_LEN];
 
 /* Fault injection: splice() on these fds fails with EINVAL, as it does for
  * a file that can't be spliced. The relay links against this definition. */
@@ -99,72 +94,6 @@ ms_tv(unsigned int ms)
 	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
 
 	return tv;
-}
-
-/* Byte i of stream `seed` is pattern[(i + seed) % PATTERN_LEN]. */
-static void
-pattern_fill(uint8_t *out, uint64_t off, size_t len, unsigned int seed)
-{
-	size_t pos = (size_t)((off + seed) % PATTERN_LEN), n;
-
-	while (len > 0) {
-		n = PATTERN_LEN - pos < len ? PATTERN_LEN - pos : len;
-		memcpy(out, pattern + pos, n);
-		out += n;
-		len -= n;
-		pos = 0;
-	}
-}
-
-static int
-count_fds(void)
-{
-	DIR *d;
-	int n = 0;
-
-	if ((d = opendir("/proc/self/fd")) == NULL)
-		return -1;
-	while (readdir(d) != NULL)
-		n++;
-	closedir(d);
-	return n;
-}
-
-static void
-set_nonblock(int fd)
-{
-	assert_int_not_equal(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), -1);
-}
-
-static void
-set_bufs(int fd, int bytes)
-{
-	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)), 0);
-	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)), 0);
-}
-
-/* A connected TCP pair on 127.0.0.1. */
-static void
-tcp_pair(int *a, int *b)
-{
-	struct sockaddr_in sin;
-	socklen_t slen = sizeof(sin);
-	int l;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(l >= 0);
-	assert_int_equal(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(listen(l, 1), 0);
-	assert_int_equal(getsockname(l, (struct sockaddr *)&sin, &slen), 0);
-	*a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(*a >= 0);
-	assert_int_equal(connect(*a, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	*b = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-	assert_true(*b >= 0);
-	close(l);
 }
 
 /*
@@ -494,17 +423,9 @@ fix_run(struct fix *f)
 static int
 group_setup(void **state)
 {
-	uint32_t x = 0x9e3779b9;
-	size_t i;
-
 	(void)state;
 	signal(SIGPIPE, SIG_IGN);
-	for (i = 0; i < PATTERN_LEN; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		pattern[i] = (uint8_t)(x >> 24);
-	}
+	pattern_init();
 	return 0;
 }
 
