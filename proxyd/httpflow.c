@@ -564,7 +564,6 @@ hf_take_cin(struct httpflow *hf)
 		return 0;
 	}
 	n = hf_take(hf, hf->cin.p + hf->cin.off, hf->cin.len);
-
 	if (hf->state == HF_REFUSING)
 		return 1;
 	q_drain(&hf->cin, n);
