@@ -99,13 +99,6 @@ conn_ev_clear(struct conn *c)
 	}
 }
 
-static void
-ms_to_tv(unsigned int ms, struct timeval *tv)
-{
-	tv->tv_sec = ms / 1000;
-	tv->tv_usec = (ms % 1000) * 1000;
-}
-
 /* Points the connection's event at this phase's fd and callback (after
  * dropping the last phase's), bounded by timeout_ms. */
 static int
@@ -118,7 +111,7 @@ conn_ev_arm(struct conn *c, int fd, short events, event_callback_fn cb,
 	if (event_assign(&c->ev, c->w->base, fd, events, cb, c) == -1)
 		return -1;
 	c->ev_assigned = 1;
-	ms_to_tv(timeout_ms, &tv);
+	tv = clock_ms_timeval(timeout_ms);
 	return event_add(&c->ev, &tv);
 }
 

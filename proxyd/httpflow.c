@@ -309,7 +309,7 @@ hf_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct httpflow *hf = arg;
 	struct timeval tv;
-	uint64_t quiet, left;
+	uint64_t quiet;
 
 	(void)fd;
 	(void)what;
@@ -323,9 +323,7 @@ hf_timer_cb(evutil_socket_t fd, short what, void *arg)
 		(void)hf_finish(hf, ETIMEDOUT);
 		return;
 	}
-	left = hf->idle_ms - quiet;
-	tv.tv_sec = (time_t)(left / 1000);
-	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+	tv = clock_ms_timeval(hf->idle_ms - quiet);
 	event_add(&hf->timer, &tv);
 }
 
@@ -1165,8 +1163,7 @@ httpflow_new(struct event_base *base, int client_fd, int upstream_fd,
 	if (event_add(&hf->cev, NULL) == -1 || event_add(&hf->uev, NULL) == -1)
 		goto fail;
 	if (hf->idle_ms > 0) {
-		tv.tv_sec = hf->idle_ms / 1000;
-		tv.tv_usec = (hf->idle_ms % 1000) * 1000;
+		tv = clock_ms_timeval(hf->idle_ms);
 		if (event_add(&hf->timer, &tv) == -1)
 			goto fail;
 	}

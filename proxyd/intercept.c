@@ -12,6 +12,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "common/clock.h"
 #include "common/hostname.h"
 #include "common/log.h"
 #include "proxyd/httpflow.h"
@@ -346,8 +347,7 @@ ic_touch(struct intercept *ic)
 
 	if (ms == 0)
 		return;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	tv = clock_ms_timeval(ms);
 	event_add(ic->timer, &tv);
 }
 

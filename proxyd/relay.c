@@ -436,7 +436,7 @@ relay_on_idle(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay *r = arg;
 	struct timeval tv;
-	uint64_t quiet, left;
+	uint64_t quiet;
 
 	(void)fd;
 	(void)what;
@@ -445,9 +445,7 @@ relay_on_idle(evutil_socket_t fd, short what, void *arg)
 		(void)relay_finish(r, RELAY_IDLE, 0, RELAY_SIDE_NONE);
 		return;
 	}
-	left = r->idle_ms - quiet;
-	tv.tv_sec = (time_t)(left / 1000);
-	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+	tv = clock_ms_timeval(r->idle_ms - quiet);
 	if (event_add(&r->idle_ev, &tv) == -1)
 		(void)relay_finish(r, RELAY_ERROR, errno, RELAY_SIDE_NONE);
 }
@@ -544,8 +542,7 @@ relay_new(struct event_base *base, int client_fd, int upstream_fd,
 			goto fail;
 		}
 		r->idle_assigned = true;
-		tv.tv_sec = (time_t)(r->idle_ms / 1000);
-		tv.tv_usec = (suseconds_t)(r->idle_ms % 1000) * 1000;
+		tv = clock_ms_timeval(r->idle_ms);
 		if (event_add(&r->idle_ev, &tv) == -1)
 			goto fail;
 	}

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "proxyd/conn.h"
 #include "proxyd/dnsserver.h"
@@ -206,10 +207,8 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 void
 worker_stop(struct worker *w, unsigned int deadline_ms)
 {
-	struct timeval now = { 0, 0 }, dl;
+	struct timeval now = { 0, 0 }, dl = clock_ms_timeval(deadline_ms);
 
-	dl.tv_sec = deadline_ms / 1000;
-	dl.tv_usec = (deadline_ms % 1000) * 1000;
 	/* event_base_once is safe from another thread with evthread locking. */
 	event_base_once(w->base, -1, EV_TIMEOUT, drain_cb, w, &now);
 	event_base_once(w->base, -1, EV_TIMEOUT, deadline_cb, w, &dl);

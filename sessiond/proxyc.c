@@ -562,8 +562,7 @@ proxyc_connect(const char *path, uint64_t deadline, char *err, size_t errlen)
 			errno = ETIMEDOUT;
 			goto fail;
 		}
-		tv.tv_sec = left / 1000;
-		tv.tv_usec = (left % 1000) * 1000;
+		tv = clock_ms_timeval(left);
 		if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv,
 		    sizeof(tv)) == -1)
 			goto fail;

@@ -869,8 +869,7 @@ step_sandbox(struct session *s, char *err, size_t errlen)
 	for (i = 0; i < SP_N; i++)
 		event_add(s->cap[i].ev, NULL);
 	event_add(s->wait_ev, NULL);
-	tv.tv_sec = s->req.limits.timeout_ms / 1000;
-	tv.tv_usec = (s->req.limits.timeout_ms % 1000) * 1000;
+	tv = clock_ms_timeval(s->req.limits.timeout_ms);
 	evtimer_add(s->timer, &tv);
 	rc = 0;
 out:

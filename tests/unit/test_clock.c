@@ -35,6 +35,23 @@ test_realtime_is_the_epoch(void **state)
 
 /* Published FNV-1a 32-bit test vectors. */
 static void
+test_ms_timeval(void **state)
+{
+	struct timeval tv;
+
+	(void)state;
+	tv = clock_ms_timeval(0);
+	assert_int_equal(tv.tv_sec, 0);
+	assert_int_equal(tv.tv_usec, 0);
+	tv = clock_ms_timeval(999);
+	assert_int_equal(tv.tv_sec, 0);
+	assert_int_equal(tv.tv_usec, 999000);
+	tv = clock_ms_timeval(UINT64_C(86401500));
+	assert_int_equal(tv.tv_sec, 86401);
+	assert_int_equal(tv.tv_usec, 500000);
+}
+
+static void
 test_fnv1a_vectors(void **state)
 {
 	(void)state;
@@ -52,6 +69,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_monotonic_never_goes_back),
 		cmocka_unit_test(test_realtime_is_the_epoch),
+		cmocka_unit_test(test_ms_timeval),
 		cmocka_unit_test(test_fnv1a_vectors),
 	};
 
