@@ -129,10 +129,11 @@ struct httpflow {
 	char *refusal;			/* answer owed to the client */
 	size_t refusal_len;
 	int end_error;			/* an end inside httpflow_new */
-	/* What each socket can do, as far as we know (edge-triggered). */
-	unsigned int cl_rd : 1;
+	/* What each socket can do, as far as we know (edge-triggered);
+	 * bytes, not bits, so hf_recv can clear them. */
+	unsigned char cl_rd;
+	unsigned char up_rd;
 	unsigned int cl_wr : 1;
-	unsigned int up_rd : 1;
 	unsigned int up_wr : 1;
 	unsigned int client_eof : 1;
 	unsigned int upstream_eof : 1;
@@ -569,10 +570,30 @@ hf_take_cin(struct httpflow *hf)
 }
 
 /*
- * One read from the client, through hf_take. Sockets are read until they
- * say EAGAIN, never "a short read drained it": a FIN or a reset already
- * queued behind the bytes would bring no new edge (libevent reports a
- * reset as plain read+write, without EV_CLOSED).
+ * One recv for either side. Sockets are read until they say EAGAIN,
+ * never "a short read drained it": a FIN or a reset already queued
+ * behind the bytes would bring no new edge (libevent reports a reset as
+ * plain read+write, without EV_CLOSED). HF_AGAIN for nothing now: *rd
+ * cleared on EAGAIN, left set on EINTR, so `return *rd` tells the pump
+ * whether to try again. Else the bytes, 0 at the end, or -1 with errno.
+ */
+#define HF_AGAIN (-2)
+
+static ssize_t
+hf_recv(int fd, size_t len, unsigned char *rd)
+{
+	ssize_t n = recv(fd, hf_chunk, len, 0);
+
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		*rd = 0;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return HF_AGAIN;
+	return n;
+}
+
+/*
+ * One read from the client, through hf_take.
  * 1 if something happened, 0 if not, -1 once the flow ended.
  */
 static int
@@ -581,16 +602,11 @@ hf_read_client(struct httpflow *hf)
 	ssize_t n;
 	size_t used;
 
-	n = recv(hf->cfd, hf_chunk, sizeof(hf_chunk), 0);
-	if (n < 0) {
-		if (errno == EINTR)
-			return 1;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			hf->cl_rd = 0;
-			return 0;
-		}
+	n = hf_recv(hf->cfd, sizeof(hf_chunk), &hf->cl_rd);
+	if (n == HF_AGAIN)
+		return hf->cl_rd;
+	if (n < 0)
 		return hf_finish(hf, errno);
-	}
 	if (n == 0) {
 		hf->client_eof = 1;
 		/* A head cut short: a request we can't judge. */
@@ -958,16 +974,11 @@ hf_read_upstream(struct httpflow *hf)
 	    (hf->rstate == RS_LENGTH || hf->rstate == RS_CLOSE ||
 	    hf->rstate == RS_BROKEN))
 		return hf->cl_wr ? hf_splice_down(hf) : 0;
-	n = recv(hf->ufd, hf_chunk, ask, 0);
-	if (n < 0) {
-		if (errno == EINTR)
-			return 1;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			hf->up_rd = 0;
-			return 0;
-		}
+	n = hf_recv(hf->ufd, ask, &hf->up_rd);
+	if (n == HF_AGAIN)
+		return hf->up_rd;
+	if (n < 0)
 		return hf_upstream_failed(hf, errno);
-	}
 	if (n == 0)
 		return hf_upstream_ended(hf) == -1 ? -1 : 1;
 	hf_touch(hf);
