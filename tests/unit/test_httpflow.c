@@ -360,6 +360,29 @@ fx_small_bufs(struct fx *f)
 	set_bufs(f->up.fd, 32768);
 }
 
+/* A large transfer: small buffers, and a pipe pool to splice from. */
+static void
+fx_bulk(struct fx *f)
+{
+	fx_small_bufs(f);
+	f->pipes = relay_pipes_new(4);
+	assert_non_null(f->pipes);
+	f->opts.pipes = f->pipes;
+}
+
+/* head, then body bytes of the pattern (seed); kept, total length out. */
+static char *
+with_body(const char *head, size_t body, unsigned int seed, size_t *total)
+{
+	size_t h = strlen(head);
+	char *out = keep(malloc(h + body));
+
+	memcpy(out, head, h);
+	pattern_fill(out + h, 0, body, seed);
+	*total = h + body;
+	return out;
+}
+
 static void
 fx_start(struct fx *f, const char *prefix, size_t len)
 {
@@ -840,20 +863,15 @@ test_refusals(void **state)
 static void
 test_large_response(void **state)
 {
-	static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 8388608\r\n\r\n";
-	size_t total = L(head) + 8 * MIB;
+	size_t total;
 	char *resp;
 	struct fx *f;
 
 	(void)state;
-	resp = keep(malloc(total));
-	memcpy(resp, head, L(head));
-	pattern_fill(resp + L(head), 0, 8 * MIB, 1);
+	resp = with_body("HTTP/1.1 200 OK\r\nContent-Length: 8388608\r\n\r\n",
+	    8 * MIB, 1, &total);
 	f = fx_new();
-	fx_small_bufs(f);
-	f->pipes = relay_pipes_new(4);
-	assert_non_null(f->pipes);
-	f->opts.pipes = f->pipes;
+	fx_bulk(f);
 	f->cl.paused = true;
 	fx_start(f, REQ1, L(REQ1));
 	expect_in(f, &f->up, REQ1, L(REQ1));
@@ -987,20 +1005,15 @@ test_idle_timeout(void **state)
 static void
 test_client_reset(void **state)
 {
-	static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n";
-	size_t total = L(head) + 4 * MIB;
+	size_t total;
 	char *resp;
 	struct fx *f;
 
 	(void)state;
-	resp = keep(malloc(total));
-	memcpy(resp, head, L(head));
-	pattern_fill(resp + L(head), 0, 4 * MIB, 2);
+	resp = with_body("HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n",
+	    4 * MIB, 2, &total);
 	f = fx_new();
-	fx_small_bufs(f);
-	f->pipes = relay_pipes_new(4);
-	assert_non_null(f->pipes);
-	f->opts.pipes = f->pipes;
+	fx_bulk(f);
 	f->cl.read_max = 8192;
 	fx_start(f, REQ1, L(REQ1));
 	expect_in(f, &f->up, REQ1, L(REQ1));
@@ -1053,14 +1066,12 @@ test_upload(void **state)
 	static const char head[] = "POST /up HTTP/1.1\r\nHost: allowed.test\r\n"
 	    "Content-Length: 4194304\r\n\r\n";
 	static const char r201[] = "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
-	size_t total = L(head) + 4 * MIB;
+	size_t total;
 	char *req;
 	struct fx *f;
 
 	(void)state;
-	req = keep(malloc(total));
-	memcpy(req, head, L(head));
-	pattern_fill(req + L(head), 0, 4 * MIB, 3);
+	req = with_body(head, 4 * MIB, 3, &total);
 	f = fx_new();
 	fx_small_bufs(f);
 	f->up.paused = true;
