@@ -41,15 +41,6 @@ is "lab up: health 200 with proxyd connected" "200 True" \
 
 # restart_px: proxyd again through the lab's own spawn and pid file.
 restart_px() { "$LABSCRIPT" restart "$NAME" proxyd >>"$T/restart.log" 2>&1; }
-# wait_dead PID [SECS]: 0 once PID is gone (or a zombie), 1 after SECS.
-wait_dead() {
-	local end=$((SECONDS + ${2:-10}))
-	while [ "$SECONDS" -lt "$end" ]; do
-		_lab_alive "$1" || return 0
-		sleep 0.1
-	done
-	return 1
-}
 # --- 1. proxyd killed and hung under a running session ---------------------
 # A probe table of the test's own in inet: every TCP packet from the lab
 # link towards a web port, and anything with a session's source address.
@@ -256,7 +247,7 @@ px_alive() { _lab_alive "$(cat "$D/proxyd.pid")" && echo alive || echo dead; }
 
 DNSMASQ_PID=$(_lab_pidfile_pid "$D/dnsmasq.pid")
 kill -TERM "$DNSMASQ_PID"
-wait_dead "$DNSMASQ_PID" 10
+_lab_wait_dead 200 "$DNSMASQ_PID"
 # Down: nothing listens on 198.18.0.2:53 (the kernel says port
 # unreachable). other.test: a name proxyd has not cached.
 probe other.test
@@ -362,7 +353,7 @@ is "proxyd survived the slow upstream" alive "$(px_alive)"
 
 api DELETE "/v1/sessions/$VICTIM" >/dev/null
 kill -TERM "$FAKE_PID" 2>/dev/null
-wait_dead "$FAKE_PID" 5
+_lab_wait_dead 100 "$FAKE_PID"
 wait "$FAKE_PID" 2>/dev/null
 # dnsmasq again, the lab's own way (lib.sh's _lab_dnsmasq, its pid file).
 LAB_DIR=$D INET_NS=$INS LAB_PREFIX=$NAME _lab_dnsmasq >"$T/dnsmasq.err" 2>&1 ||

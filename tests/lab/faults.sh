@@ -57,15 +57,6 @@ is "lab up: health 200 with proxyd connected" "200 True" \
 restart_sd() {
 	ENCLAVE_FAULT=${1:-} "$LABSCRIPT" restart "$NAME" sessiond >>"$T/restart.log" 2>&1
 }
-# wait_dead PID [SECS]: 0 once PID is gone (or a zombie), 1 after SECS.
-wait_dead() {
-	local end=$((SECONDS + ${2:-10}))
-	while [ "$SECONDS" -lt "$end" ]; do
-		_lab_alive "$1" || return 0
-		sleep 0.1
-	done
-	return 1
-}
 # stale: every object of a session that outlived it, one per line.
 stale() {
 	ls /run/netns | grep -E "^${NAME}s[0-9]+$" | sed 's/^/netns /'
@@ -142,7 +133,7 @@ for p in $SETUP_POINTS $END_POINTS; do
 			--unix-socket "$S" -X DELETE "http://sessiond/v1/sessions/$id")
 		;;
 	esac
-	wait_dead "$SPID" 10
+	_lab_wait_dead 200 "$SPID"
 	id=$(last_created)
 	[ "$id" != "$before" ] || id=""
 	is "$p: sessiond SIGKILLed itself there, the caller got no answer" \
@@ -178,7 +169,7 @@ first="$(cat "$T/status") $(js 'd["phase"]' "$T/last")"
 body sh 'echo second'
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 \
 	--unix-socket "$S" -X POST --data-binary "@$T/req" http://sessiond/v1/sessions)
-wait_dead "$SPID" 10
+_lab_wait_dead 200 "$SPID"
 is "teardown.proxy:2: the first session succeeds, sessiond dies in the second's teardown" \
 	"201 succeeded 000 dead" "$first $code $(_lab_alive "$SPID" && echo alive || echo dead)"
 restart_sd
