@@ -70,34 +70,26 @@ print(json.dumps(b))' "$2" "$3" "$4" "${5:-}" >"$T/req"
 	api POST /v1/sessions "$T/req" >"$1.status"
 	cp "$T/body" "$1"
 }
-# wait_end FILE SECS: poll session FILE's id until it ends; FILE updated.
-wait_end() {
+# wait_phase FILE SECS PHASES: poll session FILE's id until its phase is
+# one of PHASES (space-separated); FILE updated.
+wait_phase() {
 	local id i
 	id=$(js 'd["id"]' "$1")
 	for i in $(seq 1 $(($2 * 5))); do
 		api GET "/v1/sessions/$id" >/dev/null
 		cp "$T/body" "$1"
-		case $(js 'd["phase"]' "$1") in
-		succeeded | failed | timed_out | killed | error) return 0 ;;
+		case " $3 " in
+		*" $(js 'd["phase"]' "$1") "*) return 0 ;;
 		esac
 		sleep 0.2
 	done
 	return 1
 }
+ENDED="succeeded failed timed_out killed error"
+# wait_end FILE SECS: until the session ends.
+wait_end() { wait_phase "$1" "$2" "$ENDED"; }
 # wait_running FILE SECS: until the session runs (or already ended).
-wait_running() {
-	local id i
-	id=$(js 'd["id"]' "$1")
-	for i in $(seq 1 $(($2 * 5))); do
-		api GET "/v1/sessions/$id" >/dev/null
-		cp "$T/body" "$1"
-		case $(js 'd["phase"]' "$1") in
-		running | succeeded | failed | timed_out | killed | error) return 0 ;;
-		esac
-		sleep 0.2
-	done
-	return 1
-}
+wait_running() { wait_phase "$1" "$2" "running $ENDED"; }
 audit() { # SESSION-FILE OUT
 	api GET "/v1/sessions/$(js 'd["id"]' "$1")/audit" >/dev/null
 	cp "$T/body" "$2"

@@ -65,19 +65,31 @@ denial(const char *host, const char *reason)
 	return e;
 }
 
+/* Events on the fake clock, written to c (NULL: no sink). */
+static struct events *
+events_on_fake_clock(struct capture *c)
+{
+	struct events *ev;
+	char err[128];
+
+	ev = events_new(NULL, err, sizeof(err));
+	assert_non_null(ev);
+	events_set_clock(ev, fake_clock);
+	if (c != NULL)
+		events_set_sink(ev, sink, c);
+	return ev;
+}
+
 static void
 test_denials_coalesce(void **state)
 {
 	struct capture c = { 0 };
 	struct events *ev;
 	struct ctl_event e;
-	char err[128];
 	int i;
 
 	(void)state;
-	assert_non_null(ev = events_new(NULL, err, sizeof(err)));
-	events_set_clock(ev, fake_clock);
-	events_set_sink(ev, sink, &c);
+	ev = events_on_fake_clock(&c);
 	fake_now = 1700000000000;
 
 	for (i = 0; i < 5; i++) {
@@ -168,13 +180,11 @@ test_windows_are_bounded(void **state)
 	struct capture c = { 0 };
 	struct events *ev;
 	struct ctl_event e;
-	char err[128], host[64];
+	char host[64];
 	int i;
 
 	(void)state;
-	assert_non_null(ev = events_new(NULL, err, sizeof(err)));
-	events_set_clock(ev, fake_clock);
-	events_set_sink(ev, sink, &c);
+	ev = events_on_fake_clock(&c);
 	for (i = 0; i < EVENTS_COALESCE_MAX + 100; i++) {
 		snprintf(host, sizeof(host), "h%d.test", i);
 		e = denial(host, "not_allowlisted");
@@ -194,13 +204,10 @@ test_flush_sends_folded_counts(void **state)
 	struct capture c = { 0 };
 	struct events *ev;
 	struct ctl_event e;
-	char err[128];
 	int i;
 
 	(void)state;
-	assert_non_null(ev = events_new(NULL, err, sizeof(err)));
-	events_set_clock(ev, fake_clock);
-	events_set_sink(ev, sink, &c);
+	ev = events_on_fake_clock(&c);
 	fake_now = 1700000000000;
 	for (i = 0; i < 3; i++) {
 		e = denial("other.test", "not_allowlisted");
@@ -238,13 +245,11 @@ test_no_reader(void **state)
 {
 	struct events *ev;
 	struct ctl_event e;
-	char err[128];
 	int i;
 
 	(void)state;
 	fake_now = 1700000000000;
-	assert_non_null(ev = events_new(NULL, err, sizeof(err)));
-	events_set_clock(ev, fake_clock);
+	ev = events_on_fake_clock(NULL);
 	for (i = 0; i < 3; i++) {
 		e = event(CTL_EVENT_EGRESS_ALLOWED, "allowed.test", "allowed");
 		events_emit(ev, &e);
@@ -267,14 +272,11 @@ test_sink_reader_comes_and_goes(void **state)
 	struct capture c = { 0 };
 	struct events *ev;
 	struct ctl_event e;
-	char err[128];
 	int i;
 
 	(void)state;
 	fake_now = 1700000000000;
-	assert_non_null(ev = events_new(NULL, err, sizeof(err)));
-	events_set_clock(ev, fake_clock);
-	events_set_sink(ev, sink, &c);
+	ev = events_on_fake_clock(&c);
 	/* A sink is live until told otherwise. */
 	e = event(CTL_EVENT_EGRESS_ALLOWED, "allowed.test", "allowed");
 	events_emit(ev, &e);
