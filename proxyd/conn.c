@@ -948,12 +948,40 @@ conn_sniff(struct conn *c, int final)
 	return 1;
 }
 
+/*
+ * One read of the client's first bytes, and the verdict once they
+ * suffice. -1: decided or closed (c may be gone); 0: more bytes are
+ * needed, or none were there yet.
+ */
+static int
+conn_sniff_read(struct conn *c)
+{
+	ssize_t n;
+
+	n = read(c->cfd, c->buf + c->len, c->cap - c->len);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		/* Gone before saying anything we could judge. */
+		conn_close(c);
+		return -1;
+	}
+	if (n < 0)
+		return 0;
+	c->len += (size_t)n;
+	/* An HTTP head can only complete at a newline: a client dribbling a
+	 * byte at a time must not cost a full re-parse per byte. */
+	if (c->len < c->cap && c->len > (size_t)n &&
+	    sniff_classify((const uint8_t *)c->buf, c->len) == SNIFF_HTTP &&
+	    memchr(c->buf + c->len - n, '\n', (size_t)n) == NULL)
+		return 0;
+	return conn_sniff(c, 0) == 1 ? -1 : 0;
+}
+
 static void
 sniff_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	ssize_t n;
 
+	(void)fd;
 	if (c->state == CONN_FIRST && conn_first_spoke(c, what, sniff_read_cb) == -1)
 		return;
 	if (what & EV_TIMEOUT) {
@@ -961,22 +989,7 @@ sniff_read_cb(evutil_socket_t fd, short what, void *arg)
 		conn_sniff(c, 1);
 		return;
 	}
-	n = read(fd, c->buf + c->len, c->cap - c->len);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		/* Gone before saying anything we could judge. */
-		conn_close(c);
-		return;
-	}
-	if (n < 0)
-		return;
-	c->len += (size_t)n;
-	/* An HTTP head can only complete at a newline: a client dribbling a
-	 * byte at a time must not cost a full re-parse per byte. */
-	if (c->len < c->cap && c->len > (size_t)n &&
-	    sniff_classify((const uint8_t *)c->buf, c->len) == SNIFF_HTTP &&
-	    memchr(c->buf + c->len - n, '\n', (size_t)n) == NULL)
-		return;
-	conn_sniff(c, 0);
+	(void)conn_sniff_read(c);
 }
 
 /*
@@ -988,19 +1001,8 @@ sniff_read_cb(evutil_socket_t fd, short what, void *arg)
 static void
 conn_sniff_first(struct conn *c)
 {
-	ssize_t n;
-
-	n = read(c->cfd, c->buf, c->cap);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		/* Gone before saying anything we could judge. */
-		conn_close(c);
+	if (conn_sniff_read(c) == -1)
 		return;
-	}
-	if (n > 0) {
-		c->len = (size_t)n;
-		if (conn_sniff(c, 0) == 1)
-			return;	/* decided: c may be gone already */
-	}
 	if (conn_read_client(c, sniff_read_cb) == -1)
 		conn_close(c);
 }
